@@ -142,7 +142,8 @@ done:
 /* pkcs11: strict grammar -------------------------------------------------------- */
 
 typedef enum attr_check {
-    CHECK_TEXT = 0,
+    CHECK_TEXT = 0, /* text: an encoded NUL is refused */
+    CHECK_BYTES,    /* id: any bytes */
     CHECK_TYPE,
     CHECK_DIGITS,
     CHECK_VERSION,
@@ -169,7 +170,7 @@ static const attr_spec path_attrs[] = {
     {"slot-manufacturer", CHECK_TEXT},
     {"object", CHECK_TEXT},
     {"type", CHECK_TYPE},
-    {"id", CHECK_TEXT},
+    {"id", CHECK_BYTES},
 };
 #define NPATH (sizeof(path_attrs) / sizeof(path_attrs[0]))
 
@@ -263,13 +264,12 @@ static int check_value(const attr_spec *a, const char *dec, size_t declen, p11km
             return URI_FAIL(err, "pkcs11: URI: module-path must be an absolute path");
         return 1;
     default:
-        if (a->check != CHECK_SECRET && strlen(dec) != declen && strcmp(a->name, "id") != 0)
+        if (a->check == CHECK_TEXT && strlen(dec) != declen)
             return URI_FAIL(err, "pkcs11: URI: %s contains an encoded NUL byte", a->name);
         return 1;
     }
 }
 
-/* One "name=value" of the path (query 0) or the query (query 1). */
 /* The table entry for name s[0..namelen), or NULL. */
 static const attr_spec *find_attr(const char *s, size_t namelen, int query, size_t *index)
 {

@@ -129,6 +129,32 @@ p11kms_kms_rc kms_key_get(p11kms_kms *kms, const char *key_id, p11kms_kms_key **
     return rc;
 }
 
+/* Alias lookups by name are cached for the current epoch: any change to
+ * the store (an alias update included) bumps the epoch. */
+static int alias_cached(p11kms_kms *kms, const char *alias, char id[37])
+{
+    for (unsigned i = 0; i < KMS_ALIAS_CACHE; i++) {
+        const kms_alias_slot *s = &kms->aliases[i];
+        if (s->epoch == kms->epoch && strcmp(s->name, alias) == 0) {
+            memcpy(id, s->key_id, 37);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void alias_remember(p11kms_kms *kms, const char *alias, const char id[37])
+{
+    kms_alias_slot *s = &kms->aliases[kms->alias_next++ % KMS_ALIAS_CACHE];
+    size_t n = strlen(alias);
+
+    if (n >= sizeof(s->name))
+        return;
+    memcpy(s->name, alias, n + 1);
+    memcpy(s->key_id, id, 37);
+    s->epoch = kms->epoch;
+}
+
 /* "alias/NAME" -> id; a bare non-UUID name is taken as an alias name. */
 static p11kms_kms_rc ref_to_id(p11kms_kms *kms, const char *ref, char id[37])
 {
@@ -145,7 +171,11 @@ static p11kms_kms_rc ref_to_id(p11kms_kms *kms, const char *ref, char id[37])
         snprintf(alias, sizeof(alias), "alias/%s", ref);
     if (!kms_alias_name_valid(alias))
         return P11KMS_KMS_NOT_FOUND;
+    if (alias_cached(kms, alias, id))
+        return P11KMS_KMS_OK;
     src = p11kms_store_alias_resolve(kms->st, alias, id);
+    if (src == P11KMS_STORE_OK)
+        alias_remember(kms, alias, id);
     return kms_rc_from_store(src);
 }
 

@@ -75,16 +75,24 @@ void kms_cache_wipe(p11kms_kms *kms)
 
 void p11kms_kms_close(p11kms_kms *kms)
 {
+    int forked;
+
     if (kms == NULL)
         return;
-    pthread_mutex_lock(&kms->lock);
+    /* A forked child is single-threaded: the parent's lock may have been
+     * held by a thread that does not exist here, so it is not taken. */
+    forked = kms->pid != getpid();
+    if (!forked)
+        pthread_mutex_lock(&kms->lock);
     kms_cache_wipe(kms);
     /* In a forked child the store frees only its own memory (store.h). */
     p11kms_store_close(kms->st);
     kms->st = NULL;
     p11kms_policy_free(kms->admin_policy);
-    pthread_mutex_unlock(&kms->lock);
-    pthread_mutex_destroy(&kms->lock);
+    if (!forked) {
+        pthread_mutex_unlock(&kms->lock);
+        pthread_mutex_destroy(&kms->lock);
+    }
     free(kms->store_path);
     free(kms->label);
     free(kms);

@@ -79,6 +79,14 @@ typedef struct kms_idcache {
     size_t n;
 } kms_idcache;
 
+/* Recently resolved aliases (valid for one epoch). */
+#define KMS_ALIAS_CACHE 16
+typedef struct kms_alias_slot {
+    char name[P11KMS_STORE_ALIAS_MAX + 1];
+    char key_id[37];
+    uint64_t epoch;
+} kms_alias_slot;
+
 struct p11kms_kms {
     pthread_mutex_t lock;
     p11kms_kms_options opts;
@@ -94,6 +102,8 @@ struct p11kms_kms {
     p11kms_kms_key *keys;        /* cache list, most recently used first */
     size_t nkeys;
     kms_idcache idc;
+    kms_alias_slot aliases[KMS_ALIAS_CACHE];
+    unsigned alias_next;
     p11kms_policy *admin_policy; /* default admin identity policy (parsed once) */
 };
 

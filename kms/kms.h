@@ -294,10 +294,12 @@ p11kms_kms_rc p11kms_kms_set_pin(p11kms_kms *kms, const p11kms_caller *caller,
 /* "Login" record on success and on every failure. */
 p11kms_kms_rc p11kms_kms_login(p11kms_kms *kms, const p11kms_caller *caller,
                                p11kms_kms_user who, const char *pin, size_t pin_len);
-/* Unattended unlock with the configuration's unlock source: pin or keyfile
- * bytes (isolated mode).  Audited as "Login". */
+/* Unattended unlock with the configuration's `unlock = keyfile:PATH` (a
+ * service key file, isolated mode): the engine then acts as the token user.
+ * (An `unlock` PIN source is just p11kms_kms_login with that PIN.)
+ * Audited as "Login" with userType SERVICE. */
 p11kms_kms_rc p11kms_kms_login_keyfile(p11kms_kms *kms, const p11kms_caller *caller,
-                                       const uint8_t *key, size_t key_len);
+                                       const char *keyfile_path);
 /* "Logout"; wipes cached key material. */
 p11kms_kms_rc p11kms_kms_logout(p11kms_kms *kms, const p11kms_caller *caller);
 p11kms_kms_user p11kms_kms_logged_in(p11kms_kms *kms);

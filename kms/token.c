@@ -160,20 +160,25 @@ done:
 }
 
 p11kms_kms_rc p11kms_kms_login_keyfile(p11kms_kms *kms, const p11kms_caller *caller,
-                                       const uint8_t *key, size_t key_len)
+                                       const char *keyfile_path)
 {
     kms_call c;
     p11kms_kms_rc rc;
 
-    /* The store unlocks from a key FILE path; key bytes are not accepted
-     * through this engine yet (pkcs11/ passes the path via the config). */
-    (void)key;
-    (void)key_len;
     kms_call_begin(&c, kms, caller, "Login", NULL, 0, 0);
     json_object_set_new(c.request, "userType", json_string("SERVICE"));
     rc = kms_store_ensure(kms, 1, 0);
+    if (rc == P11KMS_KMS_OK && keyfile_path == NULL)
+        rc = kms_fail(&c, P11KMS_KMS_VALIDATION, "no key file");
+    if (rc == P11KMS_KMS_OK && kms->login != P11KMS_KMS_USER_NONE)
+        rc = kms_fail(&c, P11KMS_KMS_ALREADY_LOGGED_IN, "already logged in");
     if (rc == P11KMS_KMS_OK)
-        rc = kms_fail(&c, P11KMS_KMS_UNSUPPORTED, "key-file unlock by bytes is not supported");
+        rc = kms_rc_from_store(p11kms_store_login_keyfile(kms->st, keyfile_path));
+    if (rc == P11KMS_KMS_STORE_CORRUPT)
+        rc = kms_fail(&c, P11KMS_KMS_PIN_INCORRECT, "the key file does not unlock this store");
+    if (rc == P11KMS_KMS_OK)
+        kms->login = P11KMS_KMS_USER_USER;
+    kms_bump_epoch(kms);
     return kms_call_end(&c, rc);
 }
 

@@ -43,6 +43,19 @@ void p11kms_p11_blank_copy(CK_UTF8CHAR *dst, size_t n, const char *src)
     memcpy(dst, src ? src : "", len < n ? len : n);
 }
 
+p11kms_p11_orphanage p11kms_p11_orphans;
+
+void p11kms_p11_orphan_keep(const void *state, size_t len)
+{
+    void *copy = malloc(len);
+    if (copy == NULL || p11kms_p11_orphans.n >= 256) {
+        free(copy);
+        return; /* unreachable then, but still never touched */
+    }
+    memcpy(copy, state, len);
+    p11kms_p11_orphans.items[p11kms_p11_orphans.n++] = copy;
+}
+
 /* Modules must not print in normal operation; configuration errors are the
  * exception, since C_Initialize can only say CKR_GENERAL_ERROR otherwise. */
 void p11kms_p11_log(const char *fmt, ...)

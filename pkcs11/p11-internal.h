@@ -341,6 +341,9 @@ CK_RV p11kms_p11_rv_from_kms(p11kms_kms_rc rc, p11kms_p11_rvctx ctx);
 const p11kms_caller *p11kms_p11_caller(void);
 CK_RV p11kms_p11_caller_refresh(void);
 int p11kms_p11_served(void);
+/* Unattended unlock of a served token (p11-unlock.c). */
+int p11kms_p11_unlock_configured(const p11kms_p11_slot *slot);
+CK_RV p11kms_p11_self_unlock(p11kms_p11_slot *slot);
 /* The peer of the p11-kit connection on fd 0 (served mode); 1 ok / 0 fail closed. */
 int p11kms_p11_served_peer(const char *socket_path, p11kms_caller *out);
 
@@ -356,6 +359,19 @@ CK_RV p11kms_p11_pubkey_spki(p11kms_p11_object *obj);
 /* ------------------------------------------------------------------ */
 /* Misc (p11-general.c)                                               */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Parent state abandoned in a forked child: kept reachable (never freed,
+ * never closed) through this non-static list so that neither the compiler
+ * nor a leak checker mistakes the deliberate leak for a lost pointer.
+ */
+typedef struct p11kms_p11_orphanage {
+    void *items[256];
+    size_t n;
+} p11kms_p11_orphanage;
+extern p11kms_p11_orphanage p11kms_p11_orphans;
+/* Copies len bytes of state to the heap and keeps the copy. */
+void p11kms_p11_orphan_keep(const void *state, size_t len);
 
 void p11kms_p11_blank_copy(CK_UTF8CHAR *dst, size_t n, const char *src);
 void p11kms_p11_library_version(CK_VERSION *v);

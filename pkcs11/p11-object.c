@@ -27,8 +27,6 @@
 
 static p11kms_p11_htab g_objects;    /* handle -> object */
 static p11kms_p11_smap g_token_ids;  /* "slot/kind/ident/version" -> handle */
-static p11kms_p11_htab g_orphan_objects[8];
-static size_t g_norphans;
 
 p11kms_p11_object *p11kms_p11_object_get(CK_OBJECT_HANDLE h)
 {
@@ -168,10 +166,10 @@ void p11kms_p11_objects_free(int orphan)
     CK_ULONG h;
     void *v;
     if (orphan) {
-        if (g_norphans < sizeof(g_orphan_objects) / sizeof(g_orphan_objects[0]))
-            g_orphan_objects[g_norphans++] = g_objects;
+        p11kms_p11_orphan_keep(&g_objects, sizeof(g_objects));
+        p11kms_p11_orphan_keep(&g_token_ids, sizeof(g_token_ids));
         memset(&g_objects, 0, sizeof(g_objects));
-        memset(&g_token_ids, 0, sizeof(g_token_ids)); /* entries leak, reachable no more */
+        memset(&g_token_ids, 0, sizeof(g_token_ids));
         return;
     }
     while (p11kms_p11_htab_next(&g_objects, &pos, &h, &v))

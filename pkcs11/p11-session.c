@@ -17,10 +17,6 @@
 
 static p11kms_p11_htab g_sessions;
 
-/* Sessions abandoned in a forked child, kept reachable (see p11-general.c). */
-static p11kms_p11_htab g_orphan_sessions[8];
-static size_t g_norphans;
-
 CK_RV p11kms_p11_session_get(CK_SESSION_HANDLE h, p11kms_p11_session **out)
 {
     *out = p11kms_p11_htab_get(&g_sessions, h);
@@ -64,7 +60,8 @@ static void slot_session_closed(p11kms_p11_slot *slot, CK_FLAGS flags)
     slot->nsessions--;
     if (flags & CKF_RW_SESSION)
         slot->nrw--;
-    if (slot->nsessions == 0 && slot->login != P11KMS_P11_NOT_LOGGED_IN) {
+    if (slot->nsessions == 0 && slot->login != P11KMS_P11_NOT_LOGGED_IN
+        && !p11kms_p11_unlock_configured(slot)) {
         (void)p11kms_kms_logout(slot->kms, p11kms_p11_caller());
         slot->login = P11KMS_P11_NOT_LOGGED_IN;
     }
@@ -86,8 +83,7 @@ void p11kms_p11_sessions_free(int orphan)
     CK_ULONG h;
     void *v;
     if (orphan) {
-        if (g_norphans < sizeof(g_orphan_sessions) / sizeof(g_orphan_sessions[0]))
-            g_orphan_sessions[g_norphans++] = g_sessions;
+        p11kms_p11_orphan_keep(&g_sessions, sizeof(g_sessions));
         memset(&g_sessions, 0, sizeof(g_sessions));
         return;
     }
@@ -149,6 +145,8 @@ CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
         return rv;
     p11kms_p11_slot *slot = p11kms_p11_slot_get(slotID);
     rv = open_checks(slot, flags, phSession);
+    if (rv == CKR_OK)
+        rv = p11kms_p11_self_unlock(slot); /* served tokens unlock themselves */
     if (rv != CKR_OK)
         goto done;
     s = calloc(1, sizeof(*s));
@@ -276,7 +274,7 @@ static CK_RV login_checks(const p11kms_p11_session *s, const p11kms_p11_slot *sl
     if (type != CKU_USER && type != CKU_SO)
         return CKR_USER_TYPE_INVALID;
     if (slot->login == type)
-        return CKR_USER_ALREADY_LOGGED_IN;
+        return CKR_USER_ALREADY_LOGGED_IN; /* also a served, self-unlocked token */
     if (slot->login != P11KMS_P11_NOT_LOGGED_IN)
         return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
     if (type == CKU_SO && p11kms_p11_served())

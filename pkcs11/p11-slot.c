@@ -74,9 +74,10 @@ static CK_FLAGS pin_flags(unsigned failures, unsigned max, int locked, CK_FLAGS 
     return failures > 0 ? low : 0;
 }
 
-static CK_FLAGS token_flags(const p11kms_kms_token_info *ti)
+static CK_FLAGS token_flags(const p11kms_p11_slot *slot, const p11kms_kms_token_info *ti)
 {
-    CK_FLAGS f = CKF_RNG | CKF_LOGIN_REQUIRED;
+    /* A served token that unlocks itself needs no login from clients. */
+    CK_FLAGS f = CKF_RNG | (p11kms_p11_unlock_configured(slot) ? 0 : CKF_LOGIN_REQUIRED);
     if (ti->initialized)
         f |= CKF_TOKEN_INITIALIZED;
     if (ti->user_pin_set)
@@ -96,7 +97,7 @@ static void fill_token_info(const p11kms_p11_slot *slot, const p11kms_kms_token_
     p11kms_p11_blank_copy(out->manufacturerID, sizeof(out->manufacturerID), "p11kms");
     p11kms_p11_blank_copy(out->model, sizeof(out->model), "local KMS");
     p11kms_p11_blank_copy(out->serialNumber, sizeof(out->serialNumber), ti->serial);
-    out->flags = token_flags(ti);
+    out->flags = token_flags(slot, ti);
     out->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
     out->ulSessionCount = slot->nsessions;
     out->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;

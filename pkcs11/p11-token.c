@@ -28,13 +28,6 @@ static p11kms_config *g_cfg;
 static p11kms_caller g_caller;
 static int g_caller_ok;
 
-/* Parent state abandoned in a forked child: kept reachable, never freed. */
-static struct orphan {
-    p11kms_p11_slot slots[P11KMS_P11_MAX_SLOTS];
-    p11kms_config *cfg;
-    struct orphan *next;
-} *g_orphans;
-
 p11kms_p11_slot *p11kms_p11_slot_get(CK_SLOT_ID id)
 {
     return id < g_nslots ? &g_slots[id] : NULL;
@@ -132,13 +125,8 @@ done:
 
 static void orphan_slots(void)
 {
-    struct orphan *o = calloc(1, sizeof(*o));
-    if (o == NULL)
-        return; /* the memory is lost either way; nothing is touched */
-    memcpy(o->slots, g_slots, sizeof(g_slots));
-    o->cfg = g_cfg;
-    o->next = g_orphans;
-    g_orphans = o;
+    p11kms_p11_orphan_keep(g_slots, sizeof(g_slots));
+    p11kms_p11_orphan_keep(&g_cfg, sizeof(g_cfg));
 }
 
 void p11kms_p11_slots_free(int orphan)

@@ -6,8 +6,8 @@
  * padding oracle and KMS does not offer it (DESIGN.md, Key model).  Since
  * OpenSSL's default RSA padding is PKCS#1 v1.5, callers must ask for OAEP
  * (`-pkeyopt rsa_padding_mode:oaep`).  Encryption needs no secret and runs
- * locally on the public half, also OAEP only, so that nothing produced
- * here needs a padding this provider refuses to undo.
+ * locally on the public half (OAEP, and PKCS#1 v1.5 for the sake of
+ * ordinary public keys when p11kms comes first in the provider order).
  */
 #include "config.h"
 
@@ -81,7 +81,8 @@ static int set_pad(oaep_ctx *ctx, const OSSL_PARAM *p)
         return 0;
     }
     if (pad != RSA_PKCS1_OAEP_PADDING && pad != RSA_PKCS1_PADDING) {
-        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_UNSUPPORTED, "RSA encryption: only OAEP padding");
+        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_UNSUPPORTED,
+                        "RSA encryption: only OAEP (and PKCS#1 v1.5 to a public key)");
         return 0;
     }
     ctx->pad = pad; /* PKCS#1 v1.5 is refused when the operation runs, with a clear message */
@@ -96,8 +97,7 @@ static int set_md_param(oaep_ctx *ctx, const OSSL_PARAM *p, p11kms_md *out)
         return 0;
     *out = p11kms_prov_md_from_name(name);
     if (*out == P11KMS_MD_NONE) {
-        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_UNSUPPORTED, "OAEP digest %s not supported",
-                        name);
+        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_UNSUPPORTED, "OAEP digest %s not supported", name);
         return 0;
     }
     return 1;
@@ -167,9 +167,9 @@ static int p11kms_prov_oaep_get_ctx_params(void *vctx, OSSL_PARAM params[])
     if (p != NULL && !OSSL_PARAM_set_utf8_string(p, p11kms_crypto_md_name(ctx->md)))
         goto done;
     p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST);
-    if (p != NULL && !OSSL_PARAM_set_utf8_string(
-                         p, p11kms_crypto_md_name(ctx->mgf1 != P11KMS_MD_NONE ? ctx->mgf1
-                                                                              : ctx->md)))
+    if (p != NULL &&
+        !OSSL_PARAM_set_utf8_string(
+            p, p11kms_crypto_md_name(ctx->mgf1 != P11KMS_MD_NONE ? ctx->mgf1 : ctx->md)))
         goto done;
     ok = 1;
 done:
@@ -230,21 +230,50 @@ static int require_oaep(oaep_ctx *ctx, const char *what)
     return 0;
 }
 
-static int p11kms_prov_oaep_encrypt(void *vctx, unsigned char *out, size_t *outlen,
-                                    size_t outsize, const unsigned char *in, size_t inlen)
+/*
+ * PKCS#1 v1.5 encryption is public-key arithmetic without an oracle; it is
+ * offered so that an application whose provider order puts p11kms first
+ * still encrypts to ordinary RSA public keys as before.
+ */
+static int encrypt_v15(oaep_ctx *ctx, unsigned char *out, size_t *outlen, size_t outsize,
+                       const unsigned char *in, size_t inlen)
+{
+    OSSL_LIB_CTX *libctx = p11kms_crypto_libctx();
+    EVP_PKEY_CTX *pctx = NULL;
+    size_t len = outsize;
+    int ok = 0;
+
+    if (libctx == NULL ||
+        (pctx = EVP_PKEY_CTX_new_from_pkey(libctx, p11kms_prov_key_evp(ctx->key), NULL)) == NULL ||
+        EVP_PKEY_encrypt_init(pctx) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0 ||
+        EVP_PKEY_encrypt(pctx, out, &len, in, inlen) <= 0) {
+        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_OPERATION, "RSA encryption failed");
+        goto done;
+    }
+    *outlen = len;
+    ok = 1;
+done:
+    EVP_PKEY_CTX_free(pctx);
+    return ok;
+}
+
+static int p11kms_prov_oaep_encrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
+                                    const unsigned char *in, size_t inlen)
 {
     oaep_ctx *ctx = vctx;
     size_t len = outsize;
 
-    if (!require_oaep(ctx, "encryption"))
-        return 0;
     if (out == NULL) {
         *outlen = (size_t)EVP_PKEY_get_size(p11kms_prov_key_evp(ctx->key));
         return 1;
     }
+    if (ctx->pad == RSA_PKCS1_PADDING)
+        return encrypt_v15(ctx, out, outlen, outsize, in, inlen);
     if (!p11kms_crypto_rsa_oaep_encrypt(ctx->key->pub, ctx->md, ctx->mgf1, ctx->label,
                                         ctx->labellen, in, inlen, out, &len)) {
-        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_OPERATION, "RSA-OAEP encryption failed "
+        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_OPERATION,
+                        "RSA-OAEP encryption failed "
                         "(input too long for the key and digest?)");
         return 0;
     }
@@ -252,8 +281,8 @@ static int p11kms_prov_oaep_encrypt(void *vctx, unsigned char *out, size_t *outl
     return 1;
 }
 
-static int p11kms_prov_oaep_decrypt(void *vctx, unsigned char *out, size_t *outlen,
-                                    size_t outsize, const unsigned char *in, size_t inlen)
+static int p11kms_prov_oaep_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize,
+                                    const unsigned char *in, size_t inlen)
 {
     oaep_ctx *ctx = vctx;
     p11kms_client_err err = {"", 0};
@@ -280,7 +309,10 @@ static int p11kms_prov_oaep_decrypt(void *vctx, unsigned char *out, size_t *outl
     return ok;
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
 const OSSL_DISPATCH p11kms_prov_rsa_asym_cipher_functions[] = {
     FN(OSSL_FUNC_ASYM_CIPHER_NEWCTX, p11kms_prov_oaep_newctx),
     FN(OSSL_FUNC_ASYM_CIPHER_FREECTX, p11kms_prov_oaep_freectx),

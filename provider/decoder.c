@@ -157,7 +157,10 @@ done:
     return ok;
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
 const OSSL_DISPATCH p11kms_prov_ref_pem_decoder_functions[] = {
     FN(OSSL_FUNC_DECODER_NEWCTX, p11kms_prov_pem_dec_newctx),
     FN(OSSL_FUNC_DECODER_FREECTX, p11kms_prov_dec_freectx),

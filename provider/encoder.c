@@ -92,8 +92,7 @@ static int encode_spki(void *vctx, OSSL_CORE_BIO *cout, const void *obj,
     unsigned char *der = NULL;
     int derlen, ok = 0;
 
-    if (pub == NULL || obj_abstract != NULL ||
-        (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) == 0)
+    if (pub == NULL || obj_abstract != NULL || (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) == 0)
         goto done;
     derlen = i2d_PUBKEY(pub, &der);
     if (derlen <= 0)
@@ -140,12 +139,15 @@ static int p11kms_prov_spki_der_encode(void *vctx, OSSL_CORE_BIO *cout, const vo
     return encode_spki(vctx, cout, obj, obj_abstract, selection, NULL);
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
-#define ENCODER(name, does, encode)                                                              \
-    const OSSL_DISPATCH name[] = {FN(OSSL_FUNC_ENCODER_NEWCTX, p11kms_prov_enc_newctx),          \
-                                  FN(OSSL_FUNC_ENCODER_FREECTX, p11kms_prov_enc_freectx),        \
-                                  FN(OSSL_FUNC_ENCODER_DOES_SELECTION, does),                    \
-                                  FN(OSSL_FUNC_ENCODER_ENCODE, encode),                          \
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
+#define ENCODER(name, does, encode)                                                                \
+    const OSSL_DISPATCH name[] = {FN(OSSL_FUNC_ENCODER_NEWCTX, p11kms_prov_enc_newctx),            \
+                                  FN(OSSL_FUNC_ENCODER_FREECTX, p11kms_prov_enc_freectx),          \
+                                  FN(OSSL_FUNC_ENCODER_DOES_SELECTION, does),                      \
+                                  FN(OSSL_FUNC_ENCODER_ENCODE, encode),                            \
                                   {0, NULL}}
 
 ENCODER(p11kms_prov_rsa_ref_pem_encoder_functions, p11kms_prov_ref_does_selection,

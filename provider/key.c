@@ -128,8 +128,10 @@ p11kms_prov_key *p11kms_prov_key_from_ref(p11kms_prov_ctx *ctx, CK_SESSION_HANDL
 
     if (kind == P11KMS_KEY_KIND_NONE) {
         p11kms_client_key_name(ref, name, sizeof(name));
-        P11KMS_PROV_ERR(ctx, P11KMS_PROV_R_UNSUPPORTED, "key %s: only RSA and EC keys are "
-                        "offered through the provider", name);
+        P11KMS_PROV_ERR(ctx, P11KMS_PROV_R_UNSUPPORTED,
+                        "key %s: only RSA and EC keys are "
+                        "offered through the provider",
+                        name);
         goto fail;
     }
     key = p11kms_prov_key_new(ctx, kind);
@@ -164,8 +166,8 @@ static p11kms_prov_key *find_key(p11kms_prov_ctx *ctx, CK_SESSION_HANDLE session
         cls = uri->object_class;
     if (!p11kms_client_key_find(ctx->mod, session, uri, cls, &ref, 1, &count, &err))
         goto fail;
-    if (count == 0 && cls == CKO_PRIVATE_KEY && !(uri->kind == P11KMS_CLIENT_URI_PKCS11 &&
-                                                  uri->has_class)) {
+    if (count == 0 && cls == CKO_PRIVATE_KEY &&
+        !(uri->kind == P11KMS_CLIENT_URI_PKCS11 && uri->has_class)) {
         cls = CKO_PUBLIC_KEY;
         if (!p11kms_client_key_find(ctx->mod, session, uri, cls, &ref, 1, &count, &err))
             goto fail;
@@ -244,8 +246,8 @@ done:
 /* DER key references ---------------------------------------------------------- */
 
 /* Appends tag, length and value; returns the new offset or 0 if out is too small. */
-static size_t der_put(unsigned char *out, size_t cap, size_t off, unsigned char tag,
-                      const void *v, size_t len)
+static size_t der_put(unsigned char *out, size_t cap, size_t off, unsigned char tag, const void *v,
+                      size_t len)
 {
     size_t hdr = len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
 

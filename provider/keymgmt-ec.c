@@ -178,7 +178,10 @@ static void *p11kms_prov_ec_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     return p11kms_prov_km_gen(g->ctx, P11KMS_KEY_KIND_EC, 0, g->curve, g->alias);
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
 const OSSL_DISPATCH p11kms_prov_ec_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_NEW, p11kms_prov_ec_new),
     FN(OSSL_FUNC_KEYMGMT_FREE, p11kms_prov_km_free),

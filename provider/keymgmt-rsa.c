@@ -135,7 +135,10 @@ static void *p11kms_prov_rsa_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
                               g->alias);
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
 const OSSL_DISPATCH p11kms_prov_rsa_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_NEW, p11kms_prov_rsa_new),
     FN(OSSL_FUNC_KEYMGMT_FREE, p11kms_prov_km_free),

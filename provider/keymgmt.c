@@ -157,7 +157,9 @@ void *p11kms_prov_km_gen(p11kms_prov_ctx *ctx, p11kms_key_kind kind, unsigned bi
     if (alias == NULL) {
         P11KMS_PROV_ERR(ctx, P11KMS_PROV_R_BAD_ARGUMENT,
                         "key generation in the module needs a target alias: "
-                        "-pkeyopt p11kms-alias:alias/NAME");
+                        "-pkeyopt p11kms-alias:alias/NAME (for a key outside the module, "
+                        "load the default provider before p11kms or add "
+                        "-propquery provider=default)");
         goto done;
     }
     if (!p11kms_prov_ready(ctx, NULL))

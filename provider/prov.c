@@ -13,7 +13,10 @@
 
 #include "provider/prov.h"
 
+#include "store/config-pinsrc.h"
+
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,16 +28,15 @@
 
 /* Errors ---------------------------------------------------------------------- */
 
-static const OSSL_ITEM reason_strings[] = {
-    {P11KMS_PROV_R_MODULE, "PKCS#11 module error"},
-    {P11KMS_PROV_R_LOGIN, "token login failed"},
-    {P11KMS_PROV_R_KEY_NOT_FOUND, "key not found"},
-    {P11KMS_PROV_R_OPERATION, "key operation failed"},
-    {P11KMS_PROV_R_UNSUPPORTED, "not supported"},
-    {P11KMS_PROV_R_BAD_ARGUMENT, "invalid argument"},
-    {P11KMS_PROV_R_NO_PRIVATE_KEY, "no private key"},
-    {P11KMS_PROV_R_MEMORY, "out of memory"},
-    {0, NULL}};
+static const OSSL_ITEM reason_strings[] = {{P11KMS_PROV_R_MODULE, "PKCS#11 module error"},
+                                           {P11KMS_PROV_R_LOGIN, "token login failed"},
+                                           {P11KMS_PROV_R_KEY_NOT_FOUND, "key not found"},
+                                           {P11KMS_PROV_R_OPERATION, "key operation failed"},
+                                           {P11KMS_PROV_R_UNSUPPORTED, "not supported"},
+                                           {P11KMS_PROV_R_BAD_ARGUMENT, "invalid argument"},
+                                           {P11KMS_PROV_R_NO_PRIVATE_KEY, "no private key"},
+                                           {P11KMS_PROV_R_MEMORY, "out of memory"},
+                                           {0, NULL}};
 
 void p11kms_prov_raise(const p11kms_prov_ctx *ctx, const char *file, int line, const char *func,
                        int reason, const char *fmt, ...)
@@ -61,13 +63,13 @@ p11kms_md p11kms_prov_md_from_name(const char *name)
     static const struct {
         const char *name;
         p11kms_md md;
-    } names[] = {{"SHA256", P11KMS_MD_SHA256},  {"SHA2-256", P11KMS_MD_SHA256},
-                 {"SHA-256", P11KMS_MD_SHA256}, {"2.16.840.1.101.3.4.2.1", P11KMS_MD_SHA256},
-                 {"SHA384", P11KMS_MD_SHA384},  {"SHA2-384", P11KMS_MD_SHA384},
-                 {"SHA-384", P11KMS_MD_SHA384}, {"2.16.840.1.101.3.4.2.2", P11KMS_MD_SHA384},
-                 {"SHA512", P11KMS_MD_SHA512},  {"SHA2-512", P11KMS_MD_SHA512},
-                 {"SHA-512", P11KMS_MD_SHA512}, {"2.16.840.1.101.3.4.2.3", P11KMS_MD_SHA512},
-                 {"SHA1", P11KMS_MD_SHA1},      {"SHA-1", P11KMS_MD_SHA1},
+    } names[] = {{"SHA256", P11KMS_MD_SHA256},     {"SHA2-256", P11KMS_MD_SHA256},
+                 {"SHA-256", P11KMS_MD_SHA256},    {"2.16.840.1.101.3.4.2.1", P11KMS_MD_SHA256},
+                 {"SHA384", P11KMS_MD_SHA384},     {"SHA2-384", P11KMS_MD_SHA384},
+                 {"SHA-384", P11KMS_MD_SHA384},    {"2.16.840.1.101.3.4.2.2", P11KMS_MD_SHA384},
+                 {"SHA512", P11KMS_MD_SHA512},     {"SHA2-512", P11KMS_MD_SHA512},
+                 {"SHA-512", P11KMS_MD_SHA512},    {"2.16.840.1.101.3.4.2.3", P11KMS_MD_SHA512},
+                 {"SHA1", P11KMS_MD_SHA1},         {"SHA-1", P11KMS_MD_SHA1},
                  {"1.3.14.3.2.26", P11KMS_MD_SHA1}};
     size_t i;
 
@@ -124,8 +126,8 @@ int p11kms_prov_bio_write(p11kms_prov_ctx *ctx, OSSL_CORE_BIO *cout, const void 
 /* Algorithms ------------------------------------------------------------------- */
 
 static const OSSL_ALGORITHM keymgmt_algs[] = {
-    {"RSA:rsaEncryption:1.2.840.113549.1.1.1", P11KMS_PROV_PROPS,
-     p11kms_prov_rsa_keymgmt_functions, "p11kms RSA keys (private half in the module)"},
+    {"RSA:rsaEncryption:1.2.840.113549.1.1.1", P11KMS_PROV_PROPS, p11kms_prov_rsa_keymgmt_functions,
+     "p11kms RSA keys (private half in the module)"},
     {"EC:id-ecPublicKey:1.2.840.10045.2.1", P11KMS_PROV_PROPS, p11kms_prov_ec_keymgmt_functions,
      "p11kms EC keys (private half in the module)"},
     {NULL, NULL, NULL, NULL}};
@@ -133,8 +135,7 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
 static const OSSL_ALGORITHM signature_algs[] = {
     {"RSA:rsaEncryption:1.2.840.113549.1.1.1", P11KMS_PROV_PROPS,
      p11kms_prov_rsa_signature_functions, "RSA PKCS#1 v1.5 and PSS through CKM_RSA_PKCS(_PSS)"},
-    {"ECDSA", P11KMS_PROV_PROPS, p11kms_prov_ecdsa_signature_functions,
-     "ECDSA through CKM_ECDSA"},
+    {"ECDSA", P11KMS_PROV_PROPS, p11kms_prov_ecdsa_signature_functions, "ECDSA through CKM_ECDSA"},
     {NULL, NULL, NULL, NULL}};
 
 static const OSSL_ALGORITHM asym_cipher_algs[] = {
@@ -213,11 +214,11 @@ static const OSSL_ITEM *p11kms_prov_reasons(void *provctx)
 
 static const OSSL_PARAM *p11kms_prov_gettable_params(void *provctx)
 {
-    static const OSSL_PARAM gettable[] = {
-        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, NULL, 0),
-        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
-        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
-        OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL), OSSL_PARAM_END};
+    static const OSSL_PARAM gettable[] = {OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, NULL, 0),
+                                          OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
+                                          OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
+                                          OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL),
+                                          OSSL_PARAM_END};
 
     (void)provctx;
     return gettable;
@@ -277,6 +278,25 @@ static int read_config(p11kms_prov_ctx *ctx, const OSSL_DISPATCH *in)
         return 0;
     return conf_dup(module, &ctx->module_path) && conf_dup(pin, &ctx->pin_source) &&
            conf_dup(token, &ctx->token);
+}
+
+/*
+ * p11kms-pin must be a PIN source, never a PIN (the parser's messages never
+ * repeat the text, which may be a PIN typed in the wrong place; keyfile: is
+ * not a PIN).  A bad value is wiped and reported at first use: OpenSSL
+ * drops errors raised while it loads the configuration, so failing here
+ * would only leave "unregistered scheme" for the user to puzzle over.
+ */
+static void check_pin_source(p11kms_prov_ctx *ctx)
+{
+    char msg[200];
+    p11kms_pinsrc src;
+
+    if (ctx->pin_source == NULL || p11kms_pinsrc_parse(ctx->pin_source, 0, &src, msg, sizeof(msg)))
+        return;
+    snprintf(ctx->config_error, sizeof(ctx->config_error), "p11kms-pin: %s", msg);
+    OPENSSL_clear_free(ctx->pin_source, strlen(ctx->pin_source));
+    ctx->pin_source = NULL;
 }
 
 static void core_functions(p11kms_prov_ctx *ctx, const OSSL_DISPATCH *in)
@@ -350,6 +370,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         P11KMS_PROV_ERR(ctx, P11KMS_PROV_R_BAD_ARGUMENT, "cannot read the provider configuration");
         goto done;
     }
+    check_pin_source(ctx);
     *out = p11kms_prov_dispatch;
     *provctx = ctx;
     ctx = NULL;

@@ -24,18 +24,18 @@
 #include "client/uri.h"
 #include "common/crypto.h"
 
-#define P11KMS_PROV_NAME "p11kms"
-#define P11KMS_PROV_PROPS "provider=p11kms"
+#define P11KMS_PROV_NAME     "p11kms"
+#define P11KMS_PROV_PROPS    "provider=p11kms"
 #define P11KMS_PROV_POOL_MAX 8
-#define P11KMS_PROV_REF_PEM "P11KMS KEY REFERENCE"
+#define P11KMS_PROV_REF_PEM  "P11KMS KEY REFERENCE"
 
 /* Reason codes of the provider's errors (texts in prov.c). */
 enum p11kms_prov_reason {
-    P11KMS_PROV_R_MODULE = 1,   /* loading or initialising the PKCS#11 module */
-    P11KMS_PROV_R_LOGIN,        /* no PIN, wrong PIN */
+    P11KMS_PROV_R_MODULE = 1, /* loading or initialising the PKCS#11 module */
+    P11KMS_PROV_R_LOGIN,      /* no PIN, wrong PIN */
     P11KMS_PROV_R_KEY_NOT_FOUND,
-    P11KMS_PROV_R_OPERATION,    /* a PKCS#11 operation failed (incl. denials) */
-    P11KMS_PROV_R_UNSUPPORTED,  /* algorithm, padding or parameter not offered */
+    P11KMS_PROV_R_OPERATION,   /* a PKCS#11 operation failed (incl. denials) */
+    P11KMS_PROV_R_UNSUPPORTED, /* algorithm, padding or parameter not offered */
     P11KMS_PROV_R_BAD_ARGUMENT,
     P11KMS_PROV_R_NO_PRIVATE_KEY,
     P11KMS_PROV_R_MEMORY
@@ -49,9 +49,10 @@ typedef struct p11kms_prov_ctx {
     OSSL_FUNC_BIO_read_ex_fn *bio_read_ex;
     OSSL_FUNC_BIO_write_ex_fn *bio_write_ex;
     /* Configuration (openssl.cnf or OSSL_PROVIDER_load parameters). */
-    char *module_path; /* p11kms-module-path; NULL: client default */
-    char *pin_source;  /* p11kms-pin: file:, env:, credential: (or prompt) */
-    char *token;       /* p11kms-token: label or pkcs11: URI; NULL: the only token */
+    char *module_path;      /* p11kms-module-path; NULL: client default */
+    char *pin_source;       /* p11kms-pin: file:, env:, credential: (or prompt) */
+    char *token;            /* p11kms-token: label or pkcs11: URI; NULL: the only token */
+    char config_error[256]; /* a bad configuration value, reported at first use */
     /* Lazily loaded module state, all under lock. */
     pthread_mutex_t lock;
     p11kms_client_module *mod;
@@ -67,8 +68,8 @@ typedef struct p11kms_prov_ctx {
 
 /* What a PIN may come from besides the configuration, for one load. */
 typedef struct p11kms_prov_pin_hint {
-    const p11kms_client_uri *uri;  /* pin-value= / pin-source= of a pkcs11: URI */
-    OSSL_PASSPHRASE_CALLBACK *cb;  /* the application's passphrase callback */
+    const p11kms_client_uri *uri; /* pin-value= / pin-source= of a pkcs11: URI */
+    OSSL_PASSPHRASE_CALLBACK *cb; /* the application's passphrase callback */
     void *cbarg;
 } p11kms_prov_pin_hint;
 
@@ -78,12 +79,12 @@ typedef struct p11kms_prov_key {
     unsigned magic;
     p11kms_prov_ctx *ctx;
     p11kms_key_kind kind;
-    int has_private;          /* ref names a CKO_PRIVATE_KEY in the module */
-    int in_module;            /* ref is valid (0 for imported public keys) */
+    int has_private; /* ref names a CKO_PRIVATE_KEY in the module */
+    int in_module;   /* ref is valid (0 for imported public keys) */
     p11kms_client_keyref ref;
-    unsigned generation;      /* ctx generation ref.handle belongs to */
-    p11kms_crypto_pkey *pub;  /* public half in the private libctx; NULL = empty */
-    char *refuri;             /* canonical URI written into a key reference */
+    unsigned generation;     /* ctx generation ref.handle belongs to */
+    p11kms_crypto_pkey *pub; /* public half in the private libctx; NULL = empty */
+    char *refuri;            /* canonical URI written into a key reference */
 } p11kms_prov_key;
 
 /* Errors ------------------------------------------------------------------ */
@@ -93,7 +94,7 @@ __attribute__((format(printf, 6, 7)))
 #endif
 void p11kms_prov_raise(const p11kms_prov_ctx *ctx, const char *file, int line, const char *func,
                        int reason, const char *fmt, ...);
-#define P11KMS_PROV_ERR(ctx, reason, ...)                                                        \
+#define P11KMS_PROV_ERR(ctx, reason, ...)                                                          \
     p11kms_prov_raise((ctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
 
 /* Module, token, login and sessions (provider/session.c) -------------------- */
@@ -147,8 +148,7 @@ int p11kms_prov_ref_decode(const unsigned char *der, size_t derlen, char **uri);
 /* Read everything from a core BIO (decoders); *data is OPENSSL_malloc'd. */
 int p11kms_prov_bio_read_all(p11kms_prov_ctx *ctx, OSSL_CORE_BIO *cin, unsigned char **data,
                              size_t *len);
-int p11kms_prov_bio_write(p11kms_prov_ctx *ctx, OSSL_CORE_BIO *cout, const void *data,
-                          size_t len);
+int p11kms_prov_bio_write(p11kms_prov_ctx *ctx, OSSL_CORE_BIO *cout, const void *data, size_t len);
 
 /* Digest names ---------------------------------------------------------------- */
 

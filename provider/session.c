@@ -41,7 +41,7 @@
  * A module left initialised at process exit (see above) stays reachable
  * from here instead of leaking: the process is ending anyway.
  */
-static p11kms_client_module *left_at_exit;
+static p11kms_client_module *volatile left_at_exit; /* volatile: the store must stay */
 
 /*
  * 1 when OpenSSL is shutting down: OPENSSL_init_crypto() fails once
@@ -109,8 +109,8 @@ static int pin_from_callback(const p11kms_prov_pin_hint *hint, p11kms_client_pin
     OSSL_PARAM params[2];
     size_t len = 0;
 
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PASSPHRASE_PARAM_INFO, "PKCS#11 token PIN",
-                                                 0);
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PASSPHRASE_PARAM_INFO, "PKCS#11 token PIN", 0);
     params[1] = OSSL_PARAM_construct_end();
     if (hint == NULL || hint->cb == NULL ||
         !hint->cb((char *)buf, PIN_BUF - 1, &len, params, hint->cbarg) || len == 0)
@@ -179,6 +179,10 @@ static int ready_locked(p11kms_prov_ctx *ctx, const p11kms_prov_pin_hint *hint)
 {
     p11kms_client_err err = {"", 0};
 
+    if (ctx->config_error[0] != '\0') {
+        P11KMS_PROV_ERR(ctx, P11KMS_PROV_R_BAD_ARGUMENT, "%s", ctx->config_error);
+        return 0;
+    }
     if (!after_fork(ctx))
         return 0;
     if (ctx->mod == NULL && !load_module(ctx, hint != NULL ? hint->uri : NULL))

@@ -25,7 +25,7 @@
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 
-#define SIG_MAX 1024
+#define SIG_MAX   1024
 #define ALGID_MAX 96
 
 typedef struct sig_ctx {
@@ -230,8 +230,8 @@ static size_t pss_saltlen(const sig_ctx *ctx)
 
 /* DER AlgorithmIdentifiers ------------------------------------------------------- */
 
-static const unsigned char oid_sha2_prefix[] = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-                                                0x65, 0x03, 0x04, 0x02};
+static const unsigned char oid_sha2_prefix[] = {0x06, 0x09, 0x60, 0x86, 0x48,
+                                                0x01, 0x65, 0x03, 0x04, 0x02};
 
 static size_t put(unsigned char *out, size_t off, const void *v, size_t len)
 {
@@ -290,8 +290,7 @@ static size_t algid(const sig_ctx *ctx, unsigned char *out)
                                         0xf7, 0x0d, 0x01, 0x01, 0x00, 0x05, 0x00};
     unsigned char idx = ctx->md == P11KMS_MD_SHA256 ? 0 : ctx->md == P11KMS_MD_SHA384 ? 1 : 2;
 
-    if (ctx->md != P11KMS_MD_SHA256 && ctx->md != P11KMS_MD_SHA384 &&
-        ctx->md != P11KMS_MD_SHA512)
+    if (ctx->md != P11KMS_MD_SHA256 && ctx->md != P11KMS_MD_SHA384 && ctx->md != P11KMS_MD_SHA512)
         return 0;
     if (ctx->kind == P11KMS_KEY_KIND_EC) {
         memcpy(out, ecdsa, sizeof(ecdsa));
@@ -325,11 +324,11 @@ static int p11kms_prov_sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
         goto done;
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
     if (p != NULL && ctx->kind == P11KMS_KEY_KIND_RSA) {
-        if (p->data_type == OSSL_PARAM_INTEGER ? !OSSL_PARAM_set_int(p, ctx->pad)
-                                               : !OSSL_PARAM_set_utf8_string(
-                                                     p, ctx->pad == RSA_PKCS1_PSS_PADDING
-                                                            ? OSSL_PKEY_RSA_PAD_MODE_PSS
-                                                            : OSSL_PKEY_RSA_PAD_MODE_PKCSV15))
+        if (p->data_type == OSSL_PARAM_INTEGER
+                ? !OSSL_PARAM_set_int(p, ctx->pad)
+                : !OSSL_PARAM_set_utf8_string(p, ctx->pad == RSA_PKCS1_PSS_PADDING
+                                                     ? OSSL_PKEY_RSA_PAD_MODE_PSS
+                                                     : OSSL_PKEY_RSA_PAD_MODE_PKCSV15))
             goto done;
     }
     p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
@@ -533,8 +532,7 @@ static int p11kms_prov_sig_digest_sign_final(void *vctx, unsigned char *sig, siz
            sign_digest(ctx, sig, siglen, sigsize, dgst, dgstlen);
 }
 
-static int p11kms_prov_sig_digest_verify_final(void *vctx, const unsigned char *sig,
-                                               size_t siglen)
+static int p11kms_prov_sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t siglen)
 {
     sig_ctx *ctx = vctx;
     unsigned char dgst[EVP_MAX_MD_SIZE];
@@ -543,28 +541,35 @@ static int p11kms_prov_sig_digest_verify_final(void *vctx, const unsigned char *
     return finish_digest(ctx, dgst, &dgstlen) && verify_digest(ctx, sig, siglen, dgst, dgstlen);
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
-#define SIG_COMMON                                                                               \
-    FN(OSSL_FUNC_SIGNATURE_FREECTX, p11kms_prov_sig_freectx),                                    \
-        FN(OSSL_FUNC_SIGNATURE_DUPCTX, p11kms_prov_sig_dupctx),                                  \
-        FN(OSSL_FUNC_SIGNATURE_SIGN_INIT, p11kms_prov_sig_sign_init),                            \
-        FN(OSSL_FUNC_SIGNATURE_SIGN, p11kms_prov_sig_sign),                                      \
-        FN(OSSL_FUNC_SIGNATURE_VERIFY_INIT, p11kms_prov_sig_verify_init),                        \
-        FN(OSSL_FUNC_SIGNATURE_VERIFY, p11kms_prov_sig_verify),                                  \
-        FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, p11kms_prov_sig_digest_sign_init),              \
-        FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, p11kms_prov_sig_digest_update),               \
-        FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, p11kms_prov_sig_digest_sign_final),            \
-        FN(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, p11kms_prov_sig_digest_verify_init),          \
-        FN(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, p11kms_prov_sig_digest_update),             \
-        FN(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, p11kms_prov_sig_digest_verify_final),        \
-        FN(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, p11kms_prov_sig_get_ctx_params),                  \
-        FN(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, p11kms_prov_sig_gettable),                   \
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
+#define SIG_COMMON                                                                                 \
+    FN(OSSL_FUNC_SIGNATURE_FREECTX, p11kms_prov_sig_freectx),                                      \
+        FN(OSSL_FUNC_SIGNATURE_DUPCTX, p11kms_prov_sig_dupctx),                                    \
+        FN(OSSL_FUNC_SIGNATURE_SIGN_INIT, p11kms_prov_sig_sign_init),                              \
+        FN(OSSL_FUNC_SIGNATURE_SIGN, p11kms_prov_sig_sign),                                        \
+        FN(OSSL_FUNC_SIGNATURE_VERIFY_INIT, p11kms_prov_sig_verify_init),                          \
+        FN(OSSL_FUNC_SIGNATURE_VERIFY, p11kms_prov_sig_verify),                                    \
+        FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, p11kms_prov_sig_digest_sign_init),                \
+        FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, p11kms_prov_sig_digest_update),                 \
+        FN(OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, p11kms_prov_sig_digest_sign_final),              \
+        FN(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, p11kms_prov_sig_digest_verify_init),            \
+        FN(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, p11kms_prov_sig_digest_update),               \
+        FN(OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, p11kms_prov_sig_digest_verify_final),          \
+        FN(OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, p11kms_prov_sig_get_ctx_params),                    \
+        FN(OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, p11kms_prov_sig_gettable),                     \
         FN(OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, p11kms_prov_sig_set_ctx_params)
 
 const OSSL_DISPATCH p11kms_prov_rsa_signature_functions[] = {
-    FN(OSSL_FUNC_SIGNATURE_NEWCTX, p11kms_prov_rsa_sig_newctx), SIG_COMMON,
-    FN(OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, p11kms_prov_rsa_sig_settable), {0, NULL}};
+    FN(OSSL_FUNC_SIGNATURE_NEWCTX, p11kms_prov_rsa_sig_newctx),
+    SIG_COMMON,
+    FN(OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, p11kms_prov_rsa_sig_settable),
+    {0, NULL}};
 
 const OSSL_DISPATCH p11kms_prov_ecdsa_signature_functions[] = {
-    FN(OSSL_FUNC_SIGNATURE_NEWCTX, p11kms_prov_ecdsa_sig_newctx), SIG_COMMON,
-    FN(OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, p11kms_prov_ecdsa_sig_settable), {0, NULL}};
+    FN(OSSL_FUNC_SIGNATURE_NEWCTX, p11kms_prov_ecdsa_sig_newctx),
+    SIG_COMMON,
+    FN(OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, p11kms_prov_ecdsa_sig_settable),
+    {0, NULL}};

@@ -138,9 +138,8 @@ static int collect_certs(store_ctx *ctx, CK_SESSION_HANDLE session)
         return 0;
     }
     for (i = 0; i < count && i < STORE_MAX; i++) {
-        if (!p11kms_client_key_cert_der(ctx->prov->mod, session, &refs[i],
-                                        &ctx->certs[ctx->ncerts], &ctx->certlens[ctx->ncerts],
-                                        &err))
+        if (!p11kms_client_key_cert_der(ctx->prov->mod, session, &refs[i], &ctx->certs[ctx->ncerts],
+                                        &ctx->certlens[ctx->ncerts], &err))
             continue;
         ctx->ncerts++;
     }
@@ -171,14 +170,12 @@ static int collect(store_ctx *ctx, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cba
     int ok = 0;
 
     ctx->collected = 1;
-    if (!p11kms_prov_ready(ctx->prov, &hint) ||
-        !p11kms_prov_session_get(ctx->prov, &session, &gen))
+    if (!p11kms_prov_ready(ctx->prov, &hint) || !p11kms_prov_session_get(ctx->prov, &session, &gen))
         return 0;
     ok = collect_all(ctx, session);
     p11kms_prov_session_put(ctx->prov, session, ok);
     if (ok && ctx->nkeys == 0 && ctx->ncerts == 0) {
-        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_KEY_NOT_FOUND, "%s: no %s found%s",
-                        ctx->display,
+        P11KMS_PROV_ERR(ctx->prov, P11KMS_PROV_R_KEY_NOT_FOUND, "%s: no %s found%s", ctx->display,
                         ctx->expect == OSSL_STORE_INFO_CERT ? "certificate" : "key",
                         ctx->prov->logged_in ? "" : " (not logged in: configure p11kms-pin)");
         ok = 0;
@@ -199,8 +196,7 @@ static int emit_key(p11kms_prov_key *key, OSSL_CALLBACK *object_cb, void *object
     return object_cb(params, object_cbarg);
 }
 
-static int emit_cert(unsigned char *der, size_t len, OSSL_CALLBACK *object_cb,
-                     void *object_cbarg)
+static int emit_cert(unsigned char *der, size_t len, OSSL_CALLBACK *object_cb, void *object_cbarg)
 {
     OSSL_PARAM params[3];
     int type = OSSL_OBJECT_CERT;
@@ -245,7 +241,10 @@ static int p11kms_prov_store_close(void *loaderctx)
     return 1;
 }
 
-#define FN(id, f) {id, (void (*)(void))(f)}
+#define FN(id, f)                                                                                  \
+    {                                                                                              \
+        id, (void (*)(void))(f)                                                                    \
+    }
 const OSSL_DISPATCH p11kms_prov_store_functions[] = {
     FN(OSSL_FUNC_STORE_OPEN, p11kms_prov_store_open),
     FN(OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS, p11kms_prov_store_settable),

@@ -129,6 +129,37 @@ done:
     return rc;
 }
 
+p11kms_store_rc p11kms_audit_service_event(p11kms_audit_state *s, p11kms_audit_anchor *head,
+                                           p11kms_buf *scratch, const char *name,
+                                           const char *response_json, const char *error_code,
+                                           const char *error_message)
+{
+    p11kms_audit_record r;
+    p11kms_audit_fields f;
+    p11kms_store_rc rc = P11KMS_STORE_INTERNAL;
+
+    memset(&r, 0, sizeof(r));
+    r.event_name = name;
+    r.event_type = P11KMS_AUDIT_SERVICE_EVENT;
+    r.management = 1;
+    r.uid = (uint32_t)geteuid();
+    r.gid = (uint32_t)getegid();
+    r.pid = (int32_t)getpid();
+    r.response_json = response_json;
+    r.error_code = error_code;
+    r.error_message = error_message;
+    r.event_time_ms = p11kms_time_now_ms();
+    if (!p11kms_audit_event_id(s, r.event_id))
+        goto done;
+    p11kms_audit_fields_from_record(&r, &f);
+    p11kms_buf_reset(scratch);
+    if (!p11kms_audit_encode_body(scratch, &f))
+        goto done;
+    rc = p11kms_audit_chain_insert(s, head, &f, scratch->data, scratch->len);
+done:
+    return rc;
+}
+
 static int str_ok(const char *p, int required)
 {
     return p == NULL ? !required

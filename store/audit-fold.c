@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "common/timeutil.h"
-#include "common/uuid.h"
 #include "store/audit-internal.h"
 
 #define CHUNK_MIN (256u * 1024u)
@@ -106,31 +105,12 @@ done:
 static p11kms_store_rc record_damage(fold_ctx *c, const char *name, uint64_t off, uint64_t skipped)
 {
     char resp[256];
-    p11kms_audit_record r;
-    p11kms_audit_fields f;
-    p11kms_store_rc rc = P11KMS_STORE_INTERNAL;
 
-    memset(&r, 0, sizeof(r));
     snprintf(resp, sizeof(resp), "{\"journal\":\"%s\",\"offset\":%llu,\"skippedBytes\":%llu}", name,
              (unsigned long long)off, (unsigned long long)skipped);
-    r.event_name = "AuditJournalDamaged";
-    r.event_type = P11KMS_AUDIT_SERVICE_EVENT;
-    r.uid = (uint32_t)geteuid();
-    r.gid = (uint32_t)getegid();
-    r.pid = (int32_t)getpid();
-    r.response_json = resp;
-    r.error_code = "AuditJournalDamaged";
-    r.error_message = "journal bytes failed their checksum and were skipped";
-    r.event_time_ms = p11kms_time_now_ms();
-    if (!p11kms_uuid_v4(r.event_id))
-        goto done;
-    p11kms_audit_fields_from_record(&r, &f);
-    p11kms_buf_reset(&c->scratch);
-    if (!p11kms_audit_encode_body(&c->scratch, &f))
-        goto done;
-    rc = p11kms_audit_chain_insert(c->s, &c->head, &f, c->scratch.data, c->scratch.len);
-done:
-    return rc;
+    return p11kms_audit_service_event(c->s, &c->head, &c->scratch, "AuditJournalDamaged", resp,
+                                      "AuditJournalDamaged",
+                                      "journal bytes failed their checksum and were skipped");
 }
 
 static p11kms_store_rc fold_entry(fold_ctx *c, const jfile *jf, const unsigned char *body,
@@ -518,13 +498,18 @@ p11kms_store_rc p11kms_audit_flush_raw(p11kms_audit_state *s)
 {
     flush_ctx fc = {s, NULL, 0, 0, NULL};
     p11kms_store_rc rc = P11KMS_STORE_READONLY;
+    int ok;
 
     if (p11kms_store_is_readonly(s->st) || p11kms_store_in_txn(s->st))
         goto done;
     if (s->journal != NULL)
         p11kms_audit_journal_rotate(s->journal);
+    /* do not hold up close(): a journal left behind is folded by others */
+    sqlite3_busy_timeout(s->db, 250);
     rc = P11KMS_STORE_BUSY;
-    if (!exec_stmt(s, AST_BEGIN))
+    ok = exec_stmt(s, AST_BEGIN);
+    sqlite3_busy_timeout(s->db, p11kms_store_busy_timeout_ms(s->st));
+    if (!ok)
         goto done;
     rc = flush_cb(s->st, &fc);
     if (rc == P11KMS_STORE_OK && !exec_stmt(s, AST_COMMIT))

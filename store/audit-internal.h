@@ -90,6 +90,7 @@ enum p11kms_audit_stmt_id {
     AST_KEY_ACTIVE,
     AST_KEY_BY_ID,
     AST_KEY_INSERT,
+    AST_KEY_RETIRE,
     AST_COUNT,
     AST_FIRST_UNSEALED,
     AST_VERIFY_RECORDS,
@@ -147,6 +148,13 @@ p11kms_store_rc p11kms_audit_chain_base(p11kms_audit_state *s, p11kms_audit_anch
 p11kms_store_rc p11kms_audit_chain_insert(p11kms_audit_state *s, p11kms_audit_anchor *head,
                                           const p11kms_audit_fields *f, const unsigned char *body,
                                           size_t bodylen);
+
+/* Chains a service event written by the audit code itself (journal damage,
+ * signing-key replacement) after *head, inside a write transaction. */
+p11kms_store_rc p11kms_audit_service_event(p11kms_audit_state *s, p11kms_audit_anchor *head,
+                                           p11kms_buf *scratch, const char *name,
+                                           const char *response_json, const char *error_code,
+                                           const char *error_message);
 
 /* ------------------------------------------------------------------------ */
 /* Journals (audit-journal.c): one per process and store directory.        */

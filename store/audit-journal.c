@@ -57,15 +57,19 @@ struct p11kms_audit_journal {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static p11kms_audit_journal *registry;
 
+/* Absolute, so that a later chdir() of the process changes nothing. */
 char *p11kms_audit_journal_dir_for(const char *store_path)
 {
-    size_t n = store_path ? strlen(store_path) : 0;
+    char *real = store_path ? realpath(store_path, NULL) : NULL;
+    const char *base = real ? real : store_path;
+    size_t n = base ? strlen(base) : 0;
     char *d = n ? malloc(n + sizeof("-audit")) : NULL;
 
     if (d != NULL) {
-        memcpy(d, store_path, n);
+        memcpy(d, base, n);
         memcpy(d + n, "-audit", sizeof("-audit"));
     }
+    free(real);
     return d;
 }
 

@@ -30,6 +30,7 @@ typedef struct audit_key {
     char fpr[P11KMS_AUDIT_FPR_LEN + 1];
     unsigned char *wrapped;
     size_t wrapped_len;
+    int active;
 } audit_key;
 
 static void key_clear(audit_key *k)
@@ -56,6 +57,7 @@ static p11kms_store_rc key_from_row(sqlite3_stmt *q, audit_key *k)
     const unsigned char *fpr = sqlite3_column_text(q, 2);
 
     k->id = sqlite3_column_int64(q, 0);
+    k->active = sqlite3_column_int(q, 4) == 1;
     k->spki = dup_blob(q, 1, &k->spki_len);
     k->wrapped = dup_blob(q, 3, &k->wrapped_len);
     if (k->spki == NULL || k->wrapped == NULL)
@@ -141,6 +143,30 @@ done:
     OPENSSL_free(pub);
     free(wrapped);
     p11kms_buf_free(&aad);
+    return rc;
+}
+
+/* Retires the active key (it no longer unwraps) and says so in the chain:
+ * a verifier holding the old fingerprint sees why seals changed key. */
+static p11kms_store_rc key_retire(p11kms_audit_state *s, const char *old_fpr)
+{
+    char resp[128];
+    p11kms_audit_anchor head;
+    p11kms_buf scratch = P11KMS_BUF_INIT;
+    p11kms_store_rc rc = P11KMS_STORE_INTERNAL;
+    sqlite3_stmt *q = p11kms_audit_stmt(s, AST_KEY_RETIRE, &rc);
+    int src = q ? sqlite3_step(q) : SQLITE_ERROR;
+
+    if (q != NULL)
+        rc = src == SQLITE_DONE ? P11KMS_STORE_OK : p11kms_store_rc_from_sqlite(src);
+    p11kms_audit_stmt_done(q);
+    snprintf(resp, sizeof(resp), "{\"retiredKeyFingerprint\":\"%s\"}", old_fpr);
+    if (rc == P11KMS_STORE_OK)
+        rc = p11kms_audit_chain_head(s, &head);
+    if (rc == P11KMS_STORE_OK)
+        rc = p11kms_audit_service_event(s, &head, &scratch, "AuditSigningKeyReplaced", resp, NULL,
+                                        NULL);
+    p11kms_buf_free(&scratch);
     return rc;
 }
 
@@ -304,6 +330,7 @@ static p11kms_store_rc seal_write(p11kms_audit_state *s, const p11kms_audit_anch
                                   p11kms_audit_seal *seal)
 {
     audit_key k;
+    p11kms_audit_anchor now;
     p11kms_crypto_pkey *pk = NULL;
     p11kms_buf msg = P11KMS_BUF_INIT;
     p11kms_store_rc rc = key_load(s, 0, &k);
@@ -313,6 +340,20 @@ static p11kms_store_rc seal_write(p11kms_audit_state *s, const p11kms_audit_anch
     if (rc != P11KMS_STORE_OK)
         goto done;
     pk = key_private(s, &k, &rc);
+    if (pk == NULL && rc == P11KMS_STORE_CRYPTO) {
+        /* wrapped under an earlier root key (the token was re-initialised):
+         * retire it and continue the seal chain with a new key */
+        rc = key_retire(s, k.fpr);
+        key_clear(&k);
+        if (rc == P11KMS_STORE_OK)
+            rc = key_create(s, &k);
+        pk = rc == P11KMS_STORE_OK ? key_private(s, &k, &rc) : NULL;
+        if (pk != NULL)
+            rc = p11kms_audit_chain_head(s, &now); /* the event moved the head */
+        if (rc != P11KMS_STORE_OK)
+            goto done;
+        head = &now;
+    }
     if (pk == NULL)
         goto done;
     memset(seal, 0, sizeof(*seal));
@@ -383,14 +424,27 @@ typedef struct ensure_ctx {
     audit_key k;
 } ensure_ctx;
 
+/* Inside a write transaction: the active key, replaced by a new one if it
+ * is missing or wrapped under another root key (token re-initialised). */
 static p11kms_store_rc ensure_cb(p11kms_store *st, void *arg)
 {
     ensure_ctx *e = arg;
+    p11kms_crypto_pkey *pk = NULL;
     p11kms_store_rc rc = key_load(e->s, 0, &e->k);
 
     (void)st;
+    if (rc == P11KMS_STORE_OK) {
+        pk = key_private(e->s, &e->k, &rc);
+        if (rc == P11KMS_STORE_CRYPTO) {
+            rc = key_retire(e->s, e->k.fpr);
+            key_clear(&e->k);
+            if (rc == P11KMS_STORE_OK)
+                rc = P11KMS_STORE_NOTFOUND;
+        }
+    }
     if (rc == P11KMS_STORE_NOTFOUND)
         rc = key_create(e->s, &e->k);
+    p11kms_crypto_pkey_free(pk);
     return rc;
 }
 
@@ -403,13 +457,10 @@ p11kms_store_rc p11kms_store_audit_key_ensure(p11kms_store *st, char fpr[P11KMS_
     rc = st && fpr ? p11kms_audit_state_get(st, &e.s) : P11KMS_STORE_INVALID;
     if (rc != P11KMS_STORE_OK)
         goto done;
-    rc = key_load(e.s, 0, &e.k);
-    if (rc == P11KMS_STORE_NOTFOUND) {
-        key_clear(&e.k);
-        rc = p11kms_store_logged_in(st) == P11KMS_STORE_USER_NONE
-                 ? P11KMS_STORE_NOT_LOGGED_IN
-                 : p11kms_store_atomic(st, ensure_cb, &e);
-    }
+    if (p11kms_store_logged_in(st) != P11KMS_STORE_USER_NONE)
+        rc = p11kms_store_atomic(st, ensure_cb, &e);
+    else if ((rc = key_load(e.s, 0, &e.k)) == P11KMS_STORE_NOTFOUND)
+        rc = P11KMS_STORE_NOT_LOGGED_IN;
     if (rc == P11KMS_STORE_OK)
         memcpy(fpr, e.k.fpr, P11KMS_AUDIT_FPR_LEN + 1);
 done:
@@ -575,7 +626,10 @@ p11kms_store_rc p11kms_audit_seal_check(p11kms_audit_state *s, p11kms_audit_seal
     *valid = pub != NULL && strcmp(fpr, k.fpr) == 0 &&
              p11kms_crypto_verify(pub, P11KMS_SIGN_ECDSA_SHA_256, P11KMS_MSG_RAW, msg.data, msg.len,
                                   seal->sig, seal->sig_len);
-    if (*valid && check_priv && p11kms_store_logged_in(s->st) != P11KMS_STORE_USER_NONE) {
+    /* only the active key must unwrap: a retired one may be wrapped under
+     * the root key of an earlier token initialisation */
+    if (*valid && check_priv && k.active &&
+        p11kms_store_logged_in(s->st) != P11KMS_STORE_USER_NONE) {
         /* the private half must unwrap under the root key and match */
         priv = key_private(s, &k, &rc);
         *valid = priv != NULL && p11kms_crypto_pkey_public_der(priv, &der, &derlen) &&

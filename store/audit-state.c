@@ -90,13 +90,14 @@ static const char *const stmt_sql[AST_STMT_COUNT_] = {
     [AST_SEAL_LIST] = "SELECT s.seq, s.hash, s.seal_time, s.prev_seal, k.fingerprint, "
                       "s.signature FROM audit_seal s LEFT JOIN audit_signing_key k "
                       "ON k.id = s.key_id WHERE s.seq >= ?1 ORDER BY s.seq LIMIT ?2",
-    [AST_KEY_ACTIVE] = "SELECT id, public_spki, fingerprint, wrapped_private FROM "
+    [AST_KEY_ACTIVE] = "SELECT id, public_spki, fingerprint, wrapped_private, active FROM "
                        "audit_signing_key WHERE active = 1 ORDER BY id DESC LIMIT 1",
-    [AST_KEY_BY_ID] = "SELECT id, public_spki, fingerprint, wrapped_private FROM "
+    [AST_KEY_BY_ID] = "SELECT id, public_spki, fingerprint, wrapped_private, active FROM "
                       "audit_signing_key WHERE id = ?1",
     [AST_KEY_INSERT] = "INSERT INTO audit_signing_key(algorithm, public_spki, fingerprint, "
                        "wrapped_private, created, active) VALUES ('ECDSA_P256_SHA256', ?1, "
                        "?2, ?3, ?4, 1)",
+    [AST_KEY_RETIRE] = "UPDATE audit_signing_key SET active = 0 WHERE active = 1",
     [AST_COUNT] = "SELECT count(*) FROM audit_record",
     [AST_FIRST_UNSEALED] = "SELECT event_time FROM audit_record WHERE seq > ?1 "
                            "ORDER BY seq LIMIT 1",

@@ -131,10 +131,12 @@ p11kms_store_rc p11kms_store_audit_head(p11kms_store *st, p11kms_audit_anchor *o
 /* Audit-signing key and seals                                               */
 
 /*
- * Creates the audit-signing key if the store has none (logged in:
- * NOT_LOGGED_IN otherwise) and returns the active key's fingerprint
- * (lowercase hex SHA-256 of its SubjectPublicKeyInfo DER) for the CLI to
- * print at token initialisation.
+ * Returns the active audit-signing key's fingerprint (lowercase hex SHA-256
+ * of its SubjectPublicKeyInfo DER) for the CLI to print at token
+ * initialisation.  Logged in, it first creates the key if the store has
+ * none, or replaces (retires) one that no longer unwraps under the root key
+ * because the token was re-initialised.  Not logged in and no key yet:
+ * NOT_LOGGED_IN.
  */
 p11kms_store_rc p11kms_store_audit_key_ensure(p11kms_store *st, char fpr[P11KMS_AUDIT_FPR_LEN + 1]);
 

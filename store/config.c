@@ -525,6 +525,15 @@ static const cfg_key *find_key(cfg_section sec, const char *name)
     return NULL;
 }
 
+static int has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
 /* Split "key = value" in place; 0 (err set) when there is no '=' or no key. */
 static int split_key_value(cfg_parser *ps, char *text, char **key, char **value)
 {
@@ -580,6 +589,8 @@ static int key_line(cfg_parser *ps, char *text)
     seen[k->slot] = ps->line;
     if (value[0] == '\0')
         key_err(ps, "empty value");
+    else if (has_control(value))
+        key_err(ps, "the value contains a control character");
     else
         ok = k->handle(ps, value);
 done:

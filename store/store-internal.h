@@ -54,6 +54,24 @@ void *p11kms_store_audit_state(p11kms_store *st);
 void p11kms_store_set_audit_state(p11kms_store *st, void *state, void (*free_fn)(void *));
 
 /*
+ * Root-key rotation (p11kms_store_root_key_rotate) re-seals everything
+ * sealed under the root key inside ONE write transaction.  Code outside the
+ * key tables that keeps root-key-sealed blobs (the audit signing key)
+ * registers a hook on the handle; during the rotation it calls
+ * p11kms_store_rekey_blob for each of its blobs and updates its rows.
+ * Rotation refuses to run (INVALID) while sealed audit keys may exist and no
+ * hook is registered, so nothing is ever left sealed under a dropped key.
+ */
+typedef p11kms_store_rc (*p11kms_store_rekey_fn)(p11kms_store *st, void *arg);
+void p11kms_store_set_rekey_hook(p11kms_store *st, p11kms_store_rekey_fn fn, void *arg);
+
+/* Only inside a rekey hook: opens in (sealed under the old root key with
+ * aad) and seals it under the new one; *out is malloc'd. */
+p11kms_store_rc p11kms_store_rekey_blob(p11kms_store *st, const unsigned char *aad, size_t aadlen,
+                                        const unsigned char *in, size_t inlen, unsigned char **out,
+                                        size_t *outlen);
+
+/*
  * Runs fn(st, arg) atomically: inside an explicit write transaction as a
  * SAVEPOINT (rolled back to on error), otherwise in its own BEGIN
  * IMMEDIATE ... COMMIT.  What every mutating store call uses.

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "common/buf.h"
+#include "common/secmem.h"
 #include "common/timeutil.h"
 #include "common/uuid.h"
 #include "store/store-priv.h"
@@ -586,6 +587,118 @@ p11kms_store_rc p11kms_store_version_material(p11kms_store *st, const char *key_
 done:
     p11kms_store_stmt_done(s);
     OPENSSL_free(aad);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Root-key rotation: re-seal every version                                 */
+
+typedef struct sealed_row {
+    char key_id[P11KMS_STORE_ID_LEN + 1];
+    char spec[32];
+    uint32_t version;
+    unsigned char *blob;
+    size_t len;
+} sealed_row;
+
+static void sealed_rows_free(sealed_row *r, size_t n)
+{
+    for (size_t i = 0; r != NULL && i < n; i++)
+        free(r[i].blob);
+    free(r);
+}
+
+/* Reads every sealed row first: updating a table while a SELECT walks it
+ * is not well defined in SQLite. */
+static p11kms_store_rc sealed_rows_load(p11kms_store *st, sealed_row **out, size_t *count)
+{
+    sealed_row *arr = NULL, *tmp;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(st->db,
+                                 "SELECT v.key_id, k.key_spec, v.version, v.material"
+                                 " FROM key_versions v JOIN keys k ON k.key_id = v.key_id",
+                                 -1, &s, NULL);
+    p11kms_store_rc rc = p11kms_store_step_rc(st, src);
+
+    while (rc == P11KMS_STORE_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            tmp = realloc(arr, cap * sizeof(*arr));
+            if (tmp == NULL) {
+                rc = P11KMS_STORE_NOMEM;
+                break;
+            }
+            arr = tmp;
+        }
+        p11kms_store_col_text_fixed(s, 0, arr[n].key_id, sizeof(arr[n].key_id));
+        p11kms_store_col_text_fixed(s, 1, arr[n].spec, sizeof(arr[n].spec));
+        arr[n].version = (uint32_t)sqlite3_column_int64(s, 2);
+        rc = p11kms_store_col_blob(s, 3, &arr[n].blob, &arr[n].len);
+        n += rc == P11KMS_STORE_OK;
+    }
+    if (rc == P11KMS_STORE_OK)
+        rc = p11kms_store_step_rc(st, src);
+    sqlite3_finalize(s);
+    if (rc != P11KMS_STORE_OK) {
+        sealed_rows_free(arr, n);
+        return rc;
+    }
+    *out = arr;
+    *count = n;
+    return rc;
+}
+
+static p11kms_store_rc reseal_one(p11kms_store *st, sqlite3_stmt *upd, const sealed_row *r,
+                                  const unsigned char *old_root)
+{
+    unsigned char *aad = NULL, *plain = NULL, *sealed = NULL;
+    size_t aadlen = 0, n = 0, slen = 0;
+    p11kms_store_rc rc = material_aad(r->key_id, r->version, r->spec, &aad, &aadlen);
+
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    rc = P11KMS_STORE_NOMEM;
+    plain = p11kms_secmem_alloc(r->len);
+    if (plain == NULL)
+        goto done;
+    rc = p11kms_store_open_with(old_root, aad, aadlen, r->blob, r->len, plain, r->len, &n);
+    if (rc == P11KMS_STORE_OK)
+        rc = p11kms_store_wrap(st, aad, aadlen, plain, n, &sealed, &slen);
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    sqlite3_bind_blob64(upd, 1, sealed, slen, SQLITE_STATIC);
+    sqlite3_bind_text(upd, 2, r->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(upd, 3, r->version);
+    rc = p11kms_store_step_rc(st, sqlite3_step(upd));
+    sqlite3_reset(upd);
+done:
+    p11kms_secmem_free(plain, r->len);
+    free(sealed);
+    OPENSSL_free(aad);
+    return rc;
+}
+
+p11kms_store_rc p11kms_store_reseal_material(p11kms_store *st, const unsigned char *old_root)
+{
+    sealed_row *rows = NULL;
+    size_t n = 0, i;
+    sqlite3_stmt *upd = NULL;
+    p11kms_store_rc rc = sealed_rows_load(st, &rows, &n);
+
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    rc = p11kms_store_step_rc(st, sqlite3_prepare_v2(st->db,
+                                                     "UPDATE key_versions SET material = ?1"
+                                                     " WHERE key_id = ?2 AND version = ?3",
+                                                     -1, &upd, NULL));
+    for (i = 0; i < n && rc == P11KMS_STORE_OK; i++)
+        rc = reseal_one(st, upd, &rows[i], old_root);
+    p11kms_store_mark_changed(st);
+    st->want_truncate = 1; /* old ciphertexts must leave the WAL */
+done:
+    sqlite3_finalize(upd);
+    sealed_rows_free(rows, n);
     return rc;
 }
 

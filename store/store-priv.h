@@ -68,6 +68,9 @@ struct p11kms_store {
     p11kms_store_stmt_cache *cache;
     void *audit_state;
     void (*audit_free)(void *);
+    p11kms_store_rekey_fn rekey_hook;
+    void *rekey_arg;
+    const unsigned char *rekey_old; /* old root key, only during rotation */
 };
 
 /* Prepared statement for slot id (cached), or NULL with *rc set. */
@@ -129,6 +132,10 @@ p11kms_store_rc p11kms_store_open_with(const unsigned char *key, const unsigned 
 
 /* Fills k from a row selected with P11KMS_STORE_KEY_COLS (store-keys.c). */
 p11kms_store_rc p11kms_store_key_from_row(sqlite3_stmt *s, p11kms_store_key *k);
+
+/* Re-seals every key version's material from old_root to st->root_key
+ * (inside the caller's write transaction; store-keys.c). */
+p11kms_store_rc p11kms_store_reseal_material(p11kms_store *st, const unsigned char *old_root);
 
 /* Wipes every key-store row (token re-initialisation). */
 p11kms_store_rc p11kms_store_wipe_all(p11kms_store *st);

@@ -28,6 +28,7 @@
 #include "common/crypto.h"
 #include "common/secmem.h"
 #include "common/timeutil.h"
+#include "store/audit.h"
 #include "store/store-priv.h"
 
 #define SALT_LEN        16
@@ -642,6 +643,120 @@ p11kms_store_rc p11kms_store_set_pin(p11kms_store *st, p11kms_store_user user, c
 done:
     wrap_row_clear(&w);
     p11kms_secmem_free(root, P11KMS_STORE_ROOT_KEY_LEN);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Root-key rotation                                                        */
+
+typedef struct rotate_root_arg {
+    const unsigned char *old_root;
+    const wrap_row *so_w, *user_w; /* user_w NULL when no user PIN is set */
+} rotate_root_arg;
+
+static p11kms_store_rc rotate_root_tx(p11kms_store *st, void *varg)
+{
+    const rotate_root_arg *a = varg;
+    p11kms_store_rc rc = p11kms_store_reseal_material(st, a->old_root);
+
+    if (rc == P11KMS_STORE_OK)
+        rc = wrap_row_put(st, "so", a->so_w);
+    if (rc == P11KMS_STORE_OK && a->user_w != NULL)
+        rc = wrap_row_put(st, "user", a->user_w);
+    if (rc == P11KMS_STORE_OK)
+        rc = p11kms_store_exec(st, "DELETE FROM root_wraps WHERE kind = 'service'");
+    if (rc == P11KMS_STORE_OK && st->rekey_hook != NULL) {
+        st->rekey_old = a->old_root;
+        rc = st->rekey_hook(st, st->rekey_arg);
+        st->rekey_old = NULL;
+    }
+    p11kms_store_mark_changed(st);
+    return rc;
+}
+
+/* Checks a PIN and that it unwraps the root key this handle holds. */
+static p11kms_store_rc check_pin_matches(p11kms_store *st, p11kms_store_user user, const char *pin,
+                                         size_t len)
+{
+    unsigned char *root = NULL;
+    p11kms_store_rc rc = verify_pin(st, user, pin, len, &root);
+
+    if (rc == P11KMS_STORE_OK &&
+        !p11kms_crypto_memeq(root, st->root_key, P11KMS_STORE_ROOT_KEY_LEN))
+        rc = P11KMS_STORE_CRYPTO;
+    p11kms_secmem_free(root, P11KMS_STORE_ROOT_KEY_LEN);
+    return rc;
+}
+
+/* Audit signing keys are sealed under the root key: without the audit
+ * code's rekey hook they would be lost, so refuse. */
+static p11kms_store_rc check_rekey_hook(p11kms_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    p11kms_store_rc rc = p11kms_store_audit_flush(st);
+    int src;
+
+    if (rc != P11KMS_STORE_OK || st->rekey_hook != NULL)
+        return rc;
+    src = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM audit_signing_key", -1, &s, NULL);
+    if (src == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0)
+        rc = P11KMS_STORE_INVALID;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+p11kms_store_rc p11kms_store_root_key_rotate(p11kms_store *st, const char *so_pin, size_t so_len,
+                                             const char *user_pin, size_t user_len)
+{
+    p11kms_store_token_info info;
+    unsigned char *fresh = NULL, *old = NULL;
+    wrap_row so_w = {0}, user_w = {0};
+    rotate_root_arg a;
+    p11kms_store_rc rc = p11kms_store_enter(st, 1);
+
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    rc = st->root_key == NULL ? P11KMS_STORE_NOT_LOGGED_IN : P11KMS_STORE_INVALID;
+    if (st->root_key == NULL || so_pin == NULL || st->in_txn != 0)
+        goto done;
+    rc = p11kms_store_token_info_get(st, &info);
+    if (rc == P11KMS_STORE_OK && info.user_pin_set && user_pin == NULL)
+        rc = P11KMS_STORE_INVALID;
+    if (rc == P11KMS_STORE_OK)
+        rc = check_pin_matches(st, P11KMS_STORE_USER_SO, so_pin, so_len);
+    if (rc == P11KMS_STORE_OK && info.user_pin_set)
+        rc = check_pin_matches(st, P11KMS_STORE_USER_USER, user_pin, user_len);
+    if (rc == P11KMS_STORE_OK)
+        rc = check_rekey_hook(st);
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    rc = P11KMS_STORE_NOMEM;
+    fresh = p11kms_secmem_alloc(P11KMS_STORE_ROOT_KEY_LEN);
+    if (fresh == NULL)
+        goto done;
+    rc = P11KMS_STORE_INTERNAL;
+    if (!p11kms_crypto_random(fresh, P11KMS_STORE_ROOT_KEY_LEN))
+        goto done;
+    rc = wrap_for_pin(so_pin, so_len, &info.kdf, "so", fresh, &so_w);
+    if (rc == P11KMS_STORE_OK && info.user_pin_set)
+        rc = wrap_for_pin(user_pin, user_len, &info.kdf, "user", fresh, &user_w);
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    /* Material is re-sealed with p11kms_store_wrap: the new key goes in now. */
+    old = st->root_key;
+    st->root_key = fresh;
+    a = (rotate_root_arg){old, &so_w, info.user_pin_set ? &user_w : NULL};
+    rc = p11kms_store_atomic(st, rotate_root_tx, &a);
+    if (rc != P11KMS_STORE_OK) {
+        st->root_key = old;
+        old = fresh;
+    }
+    fresh = NULL;
+done:
+    p11kms_secmem_free(fresh, P11KMS_STORE_ROOT_KEY_LEN);
+    p11kms_secmem_free(old, P11KMS_STORE_ROOT_KEY_LEN);
+    wrap_row_clear(&so_w);
+    wrap_row_clear(&user_w);
     return rc;
 }
 

@@ -213,6 +213,35 @@ void p11kms_store_set_audit_state(p11kms_store *st, void *state, void (*free_fn)
     st->audit_free = free_fn;
 }
 
+void p11kms_store_set_rekey_hook(p11kms_store *st, p11kms_store_rekey_fn fn, void *arg)
+{
+    if (st == NULL)
+        return;
+    st->rekey_hook = fn;
+    st->rekey_arg = arg;
+}
+
+p11kms_store_rc p11kms_store_rekey_blob(p11kms_store *st, const unsigned char *aad, size_t aadlen,
+                                        const unsigned char *in, size_t inlen, unsigned char **out,
+                                        size_t *outlen)
+{
+    unsigned char buf[8192];
+    size_t n = 0;
+    p11kms_store_rc rc = p11kms_store_enter(st, 1);
+
+    if (rc != P11KMS_STORE_OK)
+        goto done;
+    rc = P11KMS_STORE_INVALID;
+    if (st->rekey_old == NULL || st->root_key == NULL || inlen > sizeof(buf))
+        goto done;
+    rc = p11kms_store_open_with(st->rekey_old, aad, aadlen, in, inlen, buf, sizeof(buf), &n);
+    if (rc == P11KMS_STORE_OK)
+        rc = p11kms_store_seal_with(st->root_key, aad, aadlen, buf, n, out, outlen);
+done:
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
+}
+
 const char *p11kms_store_path(const p11kms_store *st)
 {
     return st != NULL ? st->path : NULL;

@@ -158,6 +158,18 @@ p11kms_store_rc p11kms_store_change_counter(p11kms_store *st, uint64_t *out);
  */
 p11kms_store_rc p11kms_store_data_version(p11kms_store *st, int64_t *out);
 
+/*
+ * Online backup to a NEW file dest (created 0600, never overwritten:
+ * EXISTS): a consistent snapshot taken while other processes keep working.
+ * On a writable handle the data-plane audit journals are folded first, so
+ * the copy holds every record.  Not inside an explicit transaction.
+ */
+p11kms_store_rc p11kms_store_backup(p11kms_store *st, const char *dest);
+
+/* PRAGMA integrity_check (quick_check when quick) plus foreign_key_check:
+ * OK or CORRUPT. */
+p11kms_store_rc p11kms_store_integrity_check(p11kms_store *st, int quick);
+
 /* ------------------------------------------------------------------------ */
 /* Token, PINs, root key                                                      */
 
@@ -262,6 +274,17 @@ p11kms_store_rc p11kms_store_init_pin(p11kms_store *st, const char *pin, size_t 
  */
 p11kms_store_rc p11kms_store_set_pin(p11kms_store *st, p11kms_store_user user, const char *old_pin,
                                      size_t old_len, const char *new_pin, size_t new_len);
+
+/*
+ * Replaces the root key (after a PIN leak, or to retire old backups): the
+ * handle must be logged in; both PINs are checked (user_pin may be NULL
+ * only while no user PIN is set) and re-wrap the new key; every key
+ * version and every other root-sealed blob is re-sealed in one
+ * transaction; the service key wrap is dropped (create a new file).
+ * The handle stays logged in with the new key.
+ */
+p11kms_store_rc p11kms_store_root_key_rotate(p11kms_store *st, const char *so_pin, size_t so_len,
+                                             const char *user_pin, size_t user_len);
 
 /* Logged in: writes a new random 32-byte service key file (O_EXCL, 0600)
  * and stores a root key wrap under it (replacing an earlier one). */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -294,7 +295,10 @@ START_TEST(test_through_p11kit_client)
     server = fork();
     ck_assert_int_ne(server, -1);
     if (server == 0) {
-        freopen("/dev/null", "w", stdout);
+        /* Dies with the test process even when an assertion ends it early. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
         execlp("p11-kit", "p11-kit", "server", "-f", "-t", "60", "-n", sock, "--provider",
                SOFTHSM_MODULE, "pkcs11:token=t", (char *)NULL);
         _exit(127);

@@ -45,7 +45,7 @@ p11kms_test_store() {
 [token]
 store = $T/data/store.db
 label = $label
-kdf = 1
+kdf = 10
 allow-reinit = yes
 CONF
     export P11KMS_CONF=$T/conf/p11kms.conf

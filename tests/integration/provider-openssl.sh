@@ -133,6 +133,49 @@ check_uris() {
     fi
 }
 
+# Certificates stored on the token come back through the STORE loader.
+check_certs() {
+    local b=$1 module
+    module=$(sed -n 's/^p11kms-module-path = //p' openssl.cnf)
+    $O x509 -in it-ec.crt -outform DER -out it-ec.der
+    if ! timeout 60 pkcs11-tool --module "$module" --login --pin "$PIN" --write-object it-ec.der \
+        --type cert --label alias/it-ec --id 01 >cert.log 2>&1; then
+        echo "backend $b: the module does not store certificates yet; STORE check skipped"
+        return 0
+    fi
+    $O storeutl -certs p11kms:alias/it-ec | grep -q "Total found: 1" ||
+        fail "certificate not returned by the STORE"
+    $O x509 -in p11kms:alias/it-ec -noout -subject | grep -q "CN *= *it-ec" ||
+        fail "x509 -in p11kms:alias/it-ec"
+}
+
+# Isolated mode: the same provider configuration with p11-kit-client.so in
+# front of `p11-kit server` (only the RPC-safe mechanisms are used).
+check_isolated() {
+    local b=$1 module client addr pid
+    client=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -1)
+    if [ "$b" != softhsm ] || [ -z "$client" ] || ! command -v p11-kit >/dev/null; then
+        return 0
+    fi
+    module=$(sed -n 's/^p11kms-module-path = //p' openssl.cnf)
+    mkdir -p run && chmod 0700 run
+    eval "$(XDG_RUNTIME_DIR=$PWD/run p11-kit server -s --provider "$module" "pkcs11:token=it")"
+    pid=$P11_KIT_SERVER_PID
+    cleanup_hooks+=("kill $pid")
+    sed "s|^p11kms-module-path = .*|p11kms-module-path = $client|" openssl.cnf >iso.cnf
+    OPENSSL_CONF=$PWD/iso.cnf $O dgst -sha256 -sign p11kms:alias/it-ec -out iso.sig msg ||
+        fail "isolated mode: ECDSA"
+    OPENSSL_CONF=/dev/null $O dgst -sha256 -verify it-ec.pub -signature iso.sig msg |
+        grep -q "Verified OK" || fail "isolated mode: signature does not verify"
+    OPENSSL_CONF=$PWD/iso.cnf $O dgst -sha256 -sign p11kms:alias/it-rsa \
+        -sigopt rsa_padding_mode:pss -out iso-pss.sig msg || fail "isolated mode: RSA-PSS"
+    OPENSSL_CONF=$PWD/iso.cnf $O pkeyutl -decrypt -inkey p11kms:alias/it-rsaenc \
+        -pkeyopt rsa_padding_mode:oaep -in ct -out iso.pt && cmp -s pt iso.pt ||
+        fail "isolated mode: OAEP"
+    kill "$pid" 2>/dev/null || true
+    echo "backend $b: isolated mode through p11-kit-client.so ok"
+}
+
 run() {
     local b=$1
     echo "== backend $b"
@@ -144,6 +187,8 @@ run() {
     check_x509_cms it-ec
     check_x509_cms it-rsa
     check_pss_cert
+    check_certs "$b"
+    check_isolated "$b"
     check_genpkey "$b"
     check_uris "$b"
     # `openssl list` must not load the module (lazy loading).

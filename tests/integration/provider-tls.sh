@@ -25,9 +25,8 @@ handshake() {
     timeout 30 openssl s_server -accept "127.0.0.1:$port" -key "p11kms:alias/$k" \
         -cert "$k.crt" -naccept 1 -www -quiet >"srv-$k-$v.log" 2>&1 &
     server_pid=$!
-    # Wait until the server listens (bounded).
-    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
-        2>/dev/null; do
+    # Wait until the server listens (bounded; a probe connection would use up -naccept 1).
+    until grep -qi " 0100007F:$(printf %04X "$port") 00000000:0000 0A " /proc/net/tcp; do
         tries=$((tries + 1))
         [ $tries -lt 100 ] || { cat "srv-$k-$v.log" >&2; fail "$k: s_server did not start"; }
         kill -0 "$server_pid" 2>/dev/null || { cat "srv-$k-$v.log" >&2; fail "$k: s_server died"; }

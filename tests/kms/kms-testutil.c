@@ -108,6 +108,9 @@ int kt_tool(const char *offset, const char *args, char *out, size_t outlen)
     int st;
 
     if (offset != NULL)
+        ck_assert_msg(system("command -v faketime >/dev/null 2>&1") == 0,
+                      "faketime is required (apt-get install faketime)");
+    if (offset != NULL)
         snprintf(cmd, sizeof(cmd), "faketime -f '%s' '%s' '%s' %s", offset, tool_path(),
                  kt.path, args);
     else

@@ -15,6 +15,8 @@
 #include "common/timeutil.h"
 #include "kms/envelope.h"
 #include "kms/kms.h"
+#include "store/audit.h"
+#include "store/store.h"
 #include "tests/kms/kms-testutil.h"
 
 #define SYM P11KMS_KMS_SPEC_SYMMETRIC_DEFAULT
@@ -154,6 +156,28 @@ START_TEST(test_not_logged_in)
                                    P11KMS_KMS_OK));
     ck_assert_int_eq(enc(id, "x", NULL, &ct, NULL), P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
+}
+END_TEST
+
+START_TEST(test_login_keyfile)
+{
+    char keyfile[400], id[37];
+    p11kms_store *st = NULL;
+    p11kms_kms *k2;
+
+    snprintf(keyfile, sizeof(keyfile), "%s/service.key", kt.dir);
+    ck_assert_int_eq(p11kms_store_open(kt.path, NULL, &st), P11KMS_STORE_OK);
+    ck_assert_int_eq(p11kms_store_login(st, P11KMS_STORE_USER_USER, KT_USER_PIN,
+                                        strlen(KT_USER_PIN)), P11KMS_STORE_OK);
+    ck_assert_int_eq(p11kms_store_service_key_create(st, keyfile), P11KMS_STORE_OK);
+    p11kms_store_close(st);
+    k2 = kt_open(0);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_login_keyfile(k2, &kt.caller, keyfile),
+                                   P11KMS_KMS_OK));
+    ck_assert_int_eq(p11kms_kms_logged_in(k2), P11KMS_KMS_USER_USER);
+    p11kms_kms_close(kt.kms);
+    kt.kms = k2;
+    kt_create(SYM, ED, id);
 }
 END_TEST
 
@@ -879,6 +903,150 @@ START_TEST(test_policies)
 }
 END_TEST
 
+START_TEST(test_grants_and_identity_policies)
+{
+    char id[37], principal[32], *gid = NULL, *tok = NULL, *list = NULL, *doc = NULL;
+    p11kms_caller other = kt.caller, third = kt.caller;
+    p11kms_kms_bytes ct = { NULL, 0 };
+    const char *ops[] = { "Encrypt" }, *ops2[] = { "Encrypt", "RetireGrant" };
+    p11kms_kms_grant_params gp;
+    p11kms_kms_create_params cp;
+
+    other.uid = kt.caller.uid + 1001;
+    other.user[0] = '\0';
+    other.ngroups = 0;
+    third.uid = kt.caller.uid + 1002;
+    third.user[0] = '\0';
+    third.ngroups = 0;
+    kt_create(SYM, ED, id);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id,
+                                                      (const uint8_t *)"x", 1, NULL, SD, &ct,
+                                                      NULL), P11KMS_KMS_ACCESS_DENIED));
+    memset(&cp, 0, sizeof(cp));
+    ck_assert_int_eq(p11kms_kms_create_key(kt.kms, &other, &cp, NULL), P11KMS_KMS_ACCESS_DENIED);
+    /* A grant allows, until revoked. */
+    snprintf(principal, sizeof(principal), "uid:%u", (unsigned)other.uid);
+    memset(&gp, 0, sizeof(gp));
+    gp.grantee_principal = principal;
+    gp.operations = ops;
+    gp.n_operations = 1;
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_create_grant(kt.kms, &kt.caller, NULL, id, &gp,
+                                                           &gid, &tok), P11KMS_KMS_OK));
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL,
+                                        SD, &ct, NULL), P11KMS_KMS_OK);
+    p11kms_kms_bytes_clear(&ct);
+    ck_assert_int_eq(p11kms_kms_list_grants(kt.kms, &kt.caller, NULL, id, &list), P11KMS_KMS_OK);
+    ck_assert_ptr_nonnull(strstr(list, gid));
+    free(list);
+    ck_assert_int_eq(p11kms_kms_revoke_grant(kt.kms, &kt.caller, NULL, id, "nope"),
+                     P11KMS_KMS_INVALID_GRANT_ID);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_revoke_grant(kt.kms, &kt.caller, NULL, id, gid),
+                                   P11KMS_KMS_OK));
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL,
+                                        SD, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
+    ck_assert_int_eq(p11kms_kms_retire_grant(kt.kms, &other, tok, NULL, NULL, NULL),
+                     P11KMS_KMS_INVALID_GRANT_TOKEN);
+    free(gid);
+    free(tok);
+    /* The grantee may retire a grant that lists RetireGrant, by its token. */
+    gp.operations = ops2;
+    gp.n_operations = 2;
+    ck_assert_int_eq(p11kms_kms_create_grant(kt.kms, &kt.caller, NULL, id, &gp, &gid, &tok),
+                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_retire_grant(kt.kms, &other, tok, NULL, NULL, NULL),
+                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL,
+                                        SD, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
+    free(gid);
+    free(tok);
+    /* Identity policies: admins only; the default key policy delegates. */
+    snprintf(principal, sizeof(principal), "uid:%u", (unsigned)third.uid);
+    ck_assert_int_eq(p11kms_kms_put_identity_policy(kt.kms, &other, principal,
+                                                    "{\"Version\":\"2012-10-17\",\"Statement\":"
+                                                    "[{\"Effect\":\"Allow\",\"Action\":"
+                                                    "\"kms:Encrypt\",\"Resource\":\"*\"}]}"),
+                     P11KMS_KMS_ACCESS_DENIED);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_put_identity_policy(
+                                       kt.kms, &kt.caller, principal,
+                                       "{\"Version\":\"2012-10-17\",\"Statement\":"
+                                       "[{\"Effect\":\"Allow\",\"Action\":"
+                                       "\"kms:Encrypt\",\"Resource\":\"*\"}]}"),
+                                   P11KMS_KMS_OK));
+    ck_assert_int_eq(p11kms_kms_get_identity_policy(kt.kms, &kt.caller, principal, &doc),
+                     P11KMS_KMS_OK);
+    ck_assert_ptr_nonnull(strstr(doc, "kms:Encrypt"));
+    free(doc);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &third, NULL, id, (const uint8_t *)"x", 1, NULL,
+                                        SD, &ct, NULL), P11KMS_KMS_OK);
+    p11kms_kms_bytes_clear(&ct);
+    ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &third, NULL, id, NULL),
+                     P11KMS_KMS_ACCESS_DENIED);
+    ck_assert_int_eq(p11kms_kms_delete_identity_policy(kt.kms, &kt.caller, principal),
+                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &third, NULL, id, (const uint8_t *)"x", 1, NULL,
+                                        SD, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
+}
+END_TEST
+
+/* The newest record named event (its strings stay valid until freed). */
+static p11kms_audit_entry *last_record(const char *event, p11kms_store **st)
+{
+    p11kms_audit_filter f;
+    p11kms_audit_entry *e = NULL;
+    size_t n = 0;
+    uint64_t next = 0;
+
+    memset(&f, 0, sizeof(f));
+    f.event_name = event;
+    ck_assert_int_eq(p11kms_store_open(kt.path, NULL, st), P11KMS_STORE_OK);
+    ck_assert_int_eq(p11kms_store_audit_list(*st, &f, 1, &e, &n, &next), P11KMS_STORE_OK);
+    ck_assert_uint_eq(n, 1);
+    return e;
+}
+
+START_TEST(test_audit_records_hold_no_secrets)
+{
+    char id[37];
+    p11kms_kms_bytes ct = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_store *st = NULL;
+    p11kms_audit_entry *e;
+
+    kt_create(SYM, ED, id);
+    ck_assert_int_eq(enc(id, "TOP-SECRET-PLAINTEXT", &ctx, &ct, NULL), P11KMS_KMS_OK);
+    e = last_record("Encrypt", &st);
+    ck_assert_str_eq(e->rec.key_id, id);
+    ck_assert_uint_eq(e->rec.key_version, 1);
+    ck_assert_uint_eq(e->rec.uid, kt.caller.uid);
+    ck_assert_ptr_null(e->rec.error_code);
+    ck_assert_ptr_nonnull(strstr(e->rec.request_json, "\"encryptionContext\""));
+    ck_assert_ptr_nonnull(strstr(e->rec.request_json, "\"tenant\":\"a\""));
+    ck_assert_ptr_null(strstr(e->rec.request_json, "TOP-SECRET"));
+    ck_assert_int_eq(e->rec.management, 0);
+    p11kms_audit_entry_list_free(e, 1);
+    p11kms_store_close(st);
+    ct.data[ct.len - 1] ^= 1;
+    ck_assert_int_eq(dec(NULL, &ct, &ctx, &pt), P11KMS_KMS_INVALID_CIPHERTEXT);
+    e = last_record("Decrypt", &st);
+    ck_assert_str_eq(e->rec.error_code, "InvalidCiphertextException");
+    ck_assert_str_eq(e->rec.error_message, "authentication failed");
+    p11kms_audit_entry_list_free(e, 1);
+    p11kms_store_close(st);
+    ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_USER, "bad-pin-0000",
+                                      12), P11KMS_KMS_ALREADY_LOGGED_IN);
+    e = last_record("Login", &st);
+    ck_assert_ptr_null(strstr(e->rec.request_json, "bad-pin"));
+    ck_assert_str_eq(e->rec.error_code, "AlreadyLoggedInException");
+    p11kms_audit_entry_list_free(e, 1);
+    p11kms_store_close(st);
+    e = last_record("CreateKey", &st);
+    ck_assert_int_eq(e->rec.management, 1);
+    ck_assert_ptr_nonnull(strstr(e->rec.response_json, id));
+    p11kms_audit_entry_list_free(e, 1);
+    p11kms_store_close(st);
+    p11kms_kms_bytes_clear(&ct);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("kms-symmetric");
@@ -892,6 +1060,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_list_keys_pages);
     tcase_add_test(tc, test_not_logged_in);
     tcase_add_test(tc, test_token_info);
+    tcase_add_test(tc, test_login_keyfile);
     tcase_add_test(tc, test_aliases);
     tcase_add_test(tc, test_states);
     tcase_add_test(tc, test_deletion_run_due);
@@ -909,6 +1078,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_handle_sees_other_process);
     tcase_add_test(tc, test_find);
     tcase_add_test(tc, test_policies);
+    tcase_add_test(tc, test_audit_records_hold_no_secrets);
+    tcase_add_test(tc, test_grants_and_identity_policies);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(rot, kt_setup_rotating, kt_teardown);
     tcase_add_test(rot, test_rotate_new_keys_option);

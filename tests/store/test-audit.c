@@ -77,6 +77,22 @@ START_TEST(test_append_roundtrip)
 }
 END_TEST
 
+START_TEST(test_durability_power)
+{
+    p11kms_audit_options o = {P11KMS_AUDIT_DURABILITY_POWER, 0, 0};
+    p11kms_store *st = at_open(P11KMS_STORE_OPEN_CREATE);
+
+    /* "power" needs a store whose commits are synced too */
+    ck_assert_int_eq(p11kms_store_audit_set_options(st, &o), P11KMS_STORE_INVALID);
+    p11kms_store_close(st);
+    st = at_open(P11KMS_STORE_OPEN_SYNC_FULL);
+    ck_assert_int_eq(p11kms_store_audit_set_options(st, &o), P11KMS_STORE_OK);
+    at_append(st, 3, 0);
+    ck_assert_uint_eq(at_count(st), 3);
+    p11kms_store_close(st);
+}
+END_TEST
+
 START_TEST(test_management_same_transaction)
 {
     p11kms_store *st = at_open(P11KMS_STORE_OPEN_CREATE);
@@ -249,10 +265,10 @@ START_TEST(test_dead_journal_recovered)
     if (pid == 0) {
         st = at_open(P11KMS_STORE_OPEN_CREATE);
         at_append(st, 100, 0);
-        _exit(0); /* no close: the journal stays behind, owner dead */
+        raise(SIGKILL); /* no close: the journal stays behind, owner dead */
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     ck_assert_int_eq(at_journal_files(), 1);
     st = at_open(0);
     ck_assert_uint_eq(at_count(st), 100); /* count flushes first */
@@ -280,9 +296,10 @@ START_TEST(test_dead_journal_damage)
     if (pid == 0) {
         st = at_open(P11KMS_STORE_OPEN_CREATE);
         at_append(st, 20, 0);
-        _exit(0);
+        raise(SIGKILL);
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
     ck_assert(at_journal_name(name, sizeof(name)));
     fp = fopen(name, "r+b");
     ck_assert_ptr_nonnull(fp);
@@ -719,6 +736,45 @@ START_TEST(test_prune_then_tamper)
 }
 END_TEST
 
+/* Re-initialising the token replaces the root key: the old signing key no
+ * longer unwraps, so a new one takes over and the old seals still verify. */
+START_TEST(test_reinit_token_new_signing_key)
+{
+    p11kms_store *st = at_open(0);
+    p11kms_store_kdf kdf;
+    p11kms_store_token_params p;
+    char old_fpr[65], new_fpr[65];
+    p11kms_audit_seal seal;
+    p11kms_audit_filter f;
+    p11kms_audit_entry *e = NULL;
+    size_t n = 0;
+
+    ck_assert_int_eq(p11kms_store_audit_key_public(st, old_fpr, NULL, NULL), P11KMS_STORE_OK);
+    memset(&p, 0, sizeof(p));
+    ck_assert_int_eq(p11kms_store_kdf_from_cost(10, &kdf), P11KMS_STORE_OK);
+    p.label = "again";
+    p.kdf = &kdf;
+    p.allow_reinit = 1;
+    ck_assert_int_eq(p11kms_store_token_init(st, AT_SO_PIN, strlen(AT_SO_PIN), &p),
+                     P11KMS_STORE_OK);
+    at_login(st);
+    ck_assert_int_eq(p11kms_store_audit_key_ensure(st, new_fpr), P11KMS_STORE_OK);
+    ck_assert_str_ne(old_fpr, new_fpr);
+    memset(&f, 0, sizeof(f));
+    f.event_name = "AuditSigningKeyReplaced";
+    ck_assert_int_eq(p11kms_store_audit_list(st, &f, 10, &e, &n, NULL), P11KMS_STORE_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_ptr_nonnull(strstr(e[0].rec.response_json, old_fpr));
+    p11kms_audit_entry_list_free(e, n);
+    at_append(st, 5, 0);
+    ck_assert_int_eq(p11kms_store_audit_seal(st, &seal), P11KMS_STORE_OK);
+    ck_assert_str_eq(seal.fingerprint, new_fpr);
+    at_expect(st, NULL, NULL, P11KMS_AUDIT_INTACT, 0); /* logged in, both keys */
+    p11kms_store_close(st);
+    at_expect_closed(NULL, NULL, P11KMS_AUDIT_INTACT, 0);
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
     Suite *s = suite_create("audit");
@@ -728,6 +784,7 @@ static Suite *audit_suite(void)
     tcase_add_checked_fixture(tc, at_setup, at_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_append_roundtrip);
+    tcase_add_test(tc, test_durability_power);
     tcase_add_test(tc, test_management_same_transaction);
     tcase_add_test(tc, test_list_filters_paging);
     tcase_add_test(tc, test_anchor_text);
@@ -764,6 +821,7 @@ static Suite *audit_suite(void)
     tcase_add_test(tt, test_verify_progress);
     tcase_add_test(tt, test_prune_keeps_chain_verifiable);
     tcase_add_test(tt, test_prune_then_tamper);
+    tcase_add_test(tt, test_reinit_token_new_signing_key);
     suite_add_tcase(s, tt);
     return s;
 }

@@ -230,6 +230,10 @@ static const bad_case bad_cases[] = {
     {"[audit]\nsyslog = no\n[access]\n[audit]\n",
      CONF ":4: section [audit] repeated (first on line 1)"},
     {"[token]\nlabel =\n", CONF ":2: [token] label: empty value"},
+    {"[token]\nlabel = a\x1b[31mb\n", CONF ":2: [token] label: the value contains a control "
+                                           "character"},
+    {"[token]\nla\x1b[0mbel = a\n", CONF ":2: [token] unknown key 'la?[0mbel'"},
+    {"[tok\001en]\n", CONF ":1: unknown section [tok?en] (expected [token], [access] or [audit])"},
     {"[token]\n = x\n", CONF ":2: missing key before '='"},
     {"[token]\nlabel = 123456789012345678901234567890123\n",
      CONF ":2: [token] label: longer than 32 bytes (the PKCS#11 token label field)"},
@@ -339,6 +343,16 @@ START_TEST(test_search_p11kms_conf)
     ck_assert_int_eq(p11kms_store_config_load(&cfg, err, sizeof(err)), 0);
     snprintf(want, sizeof(want), "%s: not a regular file", tmpdir);
     ck_assert_str_eq(err, want);
+
+    /* Unreadable (root reads everything, so only checkable as another user). */
+    if (geteuid() != 0) {
+        snprintf(path, sizeof(path), "%s/explicit.conf", tmpdir);
+        ck_assert_int_eq(chmod(path, 0), 0);
+        setenv("P11KMS_CONF", path, 1);
+        ck_assert_int_eq(p11kms_store_config_load(&cfg, err, sizeof(err)), 0);
+        snprintf(want, sizeof(want), "%s: cannot open: Permission denied", path);
+        ck_assert_str_eq(err, want);
+    }
 }
 END_TEST
 

@@ -21,7 +21,7 @@
 static CK_OBJECT_CLASS object_class(const p11kms_client_kms *s, CK_OBJECT_HANDLE h)
 {
     CK_OBJECT_CLASS cls = CKO_VENDOR_DEFINED;
-    CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+    CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
     if (p11kms_client_module_functions(s->mod)->C_GetAttributeValue(s->session, h, &a, 1) != CKR_OK)
         return CKO_VENDOR_DEFINED;
     return cls;
@@ -42,8 +42,8 @@ static int find_key(const p11kms_client_kms *s, const char *key_id, CK_OBJECT_CL
         return p11kms_client_kms_fail(err, "InvalidKeyUsageException", CKR_KEY_TYPE_INCONSISTENT,
                                       "key %s is not an asymmetric key", key_id);
     snprintf(text, sizeof(text), "p11kms:key/%s", id);
-    if (!p11kms_client_uri_parse(text, 0, &uri, &err->err)
-        || !p11kms_client_key_find_one(s->mod, s->session, &uri, text, cls, ref, &err->err)) {
+    if (!p11kms_client_uri_parse(text, 0, &uri, &err->err) ||
+        !p11kms_client_key_find_one(s->mod, s->session, &uri, text, cls, ref, &err->err)) {
         snprintf(err->exception, sizeof(err->exception), "NotFoundException");
         goto done;
     }
@@ -54,9 +54,8 @@ done:
 }
 
 /* The digest to sign: msg hashed (RAW) or checked (DIGEST). */
-static int to_digest(p11kms_sign_alg alg, const char *type, const unsigned char *msg,
-                     size_t msglen, unsigned char *dgst, size_t *dlen,
-                     p11kms_client_kms_error *err)
+static int to_digest(p11kms_sign_alg alg, const char *type, const unsigned char *msg, size_t msglen,
+                     unsigned char *dgst, size_t *dlen, p11kms_client_kms_error *err)
 {
     p11kms_md md = p11kms_crypto_sign_alg_md(alg);
     *dlen = p11kms_crypto_md_size(md);
@@ -75,8 +74,8 @@ static int to_digest(p11kms_sign_alg alg, const char *type, const unsigned char 
     if (msglen == 0 || msglen > 4096)
         return p11kms_client_kms_fail(err, "ValidationException", 0,
                                       "a RAW message must be 1..4096 bytes");
-    return p11kms_crypto_digest(md, msg, msglen, dgst, dlen)
-           || p11kms_client_kms_fail(err, "", 0, "digest failed");
+    return p11kms_crypto_digest(md, msg, msglen, dgst, dlen) ||
+           p11kms_client_kms_fail(err, "", 0, "digest failed");
 }
 
 static p11kms_client_sign_alg client_alg(p11kms_sign_alg alg)
@@ -106,11 +105,11 @@ int p11kms_client_kms_attr_sign(const p11kms_client_kms *s, const char *key_id,
     p11kms_client_keyref ref;
     char id[37];
     memset(res, 0, sizeof(*res));
-    if (!to_digest(alg, type, msg, msglen, dgst, &dlen, err)
-        || !find_key(s, key_id, CKO_PRIVATE_KEY, &ref, id, err))
+    if (!to_digest(alg, type, msg, msglen, dgst, &dlen, err) ||
+        !find_key(s, key_id, CKO_PRIVATE_KEY, &ref, id, err))
         return 0;
-    if (!p11kms_client_key_sign(s->mod, s->session, &ref, client_alg(alg), md, md, dlen, dgst,
-                                dlen, sig, &siglen, &err->err)) {
+    if (!p11kms_client_key_sign(s->mod, s->session, &ref, client_alg(alg), md, md, dlen, dgst, dlen,
+                                sig, &siglen, &err->err)) {
         snprintf(err->exception, sizeof(err->exception), "%s",
                  p11kms_client_kms_exception_of_rv(err->err.rv));
         return 0;
@@ -122,9 +121,8 @@ int p11kms_client_kms_attr_sign(const p11kms_client_kms *s, const char *key_id,
 
 int p11kms_client_kms_attr_verify(const p11kms_client_kms *s, const char *key_id,
                                   const unsigned char *msg, size_t msglen, const char *type,
-                                  const char *algorithm, const unsigned char *sig,
-                                  size_t siglen, p11kms_client_kms_result *res,
-                                  p11kms_client_kms_error *err)
+                                  const char *algorithm, const unsigned char *sig, size_t siglen,
+                                  p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     p11kms_sign_alg alg = p11kms_crypto_sign_alg_from_name(algorithm ? algorithm : "");
     unsigned char dgst[P11KMS_MD_MAX_SIZE];
@@ -134,8 +132,8 @@ int p11kms_client_kms_attr_verify(const p11kms_client_kms *s, const char *key_id
     char id[37];
     int ok = 0;
     memset(res, 0, sizeof(*res));
-    if (!to_digest(alg, type, msg, msglen, dgst, &dlen, err)
-        || !find_key(s, key_id, CKO_PRIVATE_KEY, &ref, id, err))
+    if (!to_digest(alg, type, msg, msglen, dgst, &dlen, err) ||
+        !find_key(s, key_id, CKO_PRIVATE_KEY, &ref, id, err))
         return 0;
     if (!p11kms_client_key_public(s->mod, s->session, &ref, &pub, &err->err))
         goto done;
@@ -153,8 +151,7 @@ done:
 }
 
 int p11kms_client_kms_attr_public_key(const p11kms_client_kms *s, const char *key_id,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err)
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     p11kms_client_keyref ref;
     p11kms_crypto_pkey *pub = NULL;
@@ -163,8 +160,8 @@ int p11kms_client_kms_attr_public_key(const p11kms_client_kms *s, const char *ke
     memset(res, 0, sizeof(*res));
     if (!find_key(s, key_id, CKO_PRIVATE_KEY, &ref, id, err))
         return 0;
-    if (!p11kms_client_key_public(s->mod, s->session, &ref, &pub, &err->err)
-        || !p11kms_crypto_pkey_public_der(pub, &res->plaintext, &res->plaintext_len)) {
+    if (!p11kms_client_key_public(s->mod, s->session, &ref, &pub, &err->err) ||
+        !p11kms_crypto_pkey_public_der(pub, &res->plaintext, &res->plaintext_len)) {
         p11kms_client_kms_fail(err, "", 0, "GetPublicKey: cannot read the public key of %s",
                                key_id);
         goto done;
@@ -196,7 +193,7 @@ int p11kms_client_kms_attr_mac(const p11kms_client_kms *s, const char *key_id,
                                p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
-    CK_MECHANISM m = { mac_mech(algorithm), NULL, 0 };
+    CK_MECHANISM m = {mac_mech(algorithm), NULL, 0};
     CK_OBJECT_HANDLE h;
     unsigned char out[64];
     CK_ULONG outlen = sizeof(out);

@@ -19,9 +19,8 @@
 
 #define MAX_OBJECTS 4096
 
-int p11kms_client_kms_find_cmk(const p11kms_client_kms *s, const char *key_id,
-                               CK_OBJECT_HANDLE *h, char *key_id_out,
-                               p11kms_client_kms_error *err)
+int p11kms_client_kms_find_cmk(const p11kms_client_kms *s, const char *key_id, CK_OBJECT_HANDLE *h,
+                               char *key_id_out, p11kms_client_kms_error *err)
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
     p11kms_client_kms_result d;
@@ -31,10 +30,10 @@ int p11kms_client_kms_find_cmk(const p11kms_client_kms *s, const char *key_id,
     int ok = 0;
     if (!p11kms_client_kms_describe_key(s, key_id, &d, err))
         return 0;
-    const char *id = json_string_value(json_object_get(json_object_get(d.json, "KeyMetadata"),
-                                                       "KeyId"));
-    CK_ATTRIBUTE t[] = { { CKA_P11KMS_KEY_ID, (void *)id, id ? strlen(id) : 0 },
-                         { CKA_P11KMS_INCLUDE_PENDING, &yes, sizeof(yes) } };
+    const char *id =
+        json_string_value(json_object_get(json_object_get(d.json, "KeyMetadata"), "KeyId"));
+    CK_ATTRIBUTE t[] = {{CKA_P11KMS_KEY_ID, (void *)id, id ? strlen(id) : 0},
+                        {CKA_P11KMS_INCLUDE_PENDING, &yes, sizeof(yes)}};
     if (id == NULL || strlen(id) != 36) {
         p11kms_client_kms_fail(err, "", CKR_GENERAL_ERROR, "DescribeKey gave no KeyId");
         goto done;
@@ -47,9 +46,9 @@ int p11kms_client_kms_find_cmk(const p11kms_client_kms *s, const char *key_id,
     }
     for (CK_ULONG i = 0; rv == CKR_OK && i < n && !ok; i++) {
         CK_OBJECT_CLASS cls = 0;
-        CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
-        if (f->C_GetAttributeValue(s->session, found[i], &a, 1) == CKR_OK
-            && (cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY))
+        CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
+        if (f->C_GetAttributeValue(s->session, found[i], &a, 1) == CKR_OK &&
+            (cls == CKO_SECRET_KEY || cls == CKO_PRIVATE_KEY))
             *h = found[i], ok = 1;
     }
     if (!ok)
@@ -72,17 +71,17 @@ typedef struct gen_spec {
 } gen_spec;
 
 static const gen_spec g_specs[] = {
-    { "SYMMETRIC_DEFAULT", CKM_AES_KEY_GEN, CKK_AES, 32, 0, NULL, 0 },
-    { "HMAC_256", CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, 32, 0, NULL, 0 },
-    { "HMAC_384", CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, 48, 0, NULL, 0 },
-    { "HMAC_512", CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, 64, 0, NULL, 0 },
-    { "RSA_2048", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 0, 2048, NULL, 0 },
-    { "RSA_3072", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 0, 3072, NULL, 0 },
-    { "RSA_4096", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 0, 4096, NULL, 0 },
-    { "ECC_NIST_P256", CKM_EC_KEY_PAIR_GEN, CKK_EC, 0, 0,
-      "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10 },
-    { "ECC_NIST_P384", CKM_EC_KEY_PAIR_GEN, CKK_EC, 0, 0, "\x06\x05\x2b\x81\x04\x00\x22", 7 },
-    { "ECC_NIST_P521", CKM_EC_KEY_PAIR_GEN, CKK_EC, 0, 0, "\x06\x05\x2b\x81\x04\x00\x23", 7 },
+    {"SYMMETRIC_DEFAULT", CKM_AES_KEY_GEN, CKK_AES, 32, 0, NULL, 0},
+    {"HMAC_256", CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, 32, 0, NULL, 0},
+    {"HMAC_384", CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, 48, 0, NULL, 0},
+    {"HMAC_512", CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, 64, 0, NULL, 0},
+    {"RSA_2048", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 0, 2048, NULL, 0},
+    {"RSA_3072", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 0, 3072, NULL, 0},
+    {"RSA_4096", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 0, 4096, NULL, 0},
+    {"ECC_NIST_P256", CKM_EC_KEY_PAIR_GEN, CKK_EC, 0, 0, "\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07",
+     10},
+    {"ECC_NIST_P384", CKM_EC_KEY_PAIR_GEN, CKK_EC, 0, 0, "\x06\x05\x2b\x81\x04\x00\x22", 7},
+    {"ECC_NIST_P521", CKM_EC_KEY_PAIR_GEN, CKK_EC, 0, 0, "\x06\x05\x2b\x81\x04\x00\x23", 7},
 };
 
 static const gen_spec *spec_find(const char *name)
@@ -103,7 +102,7 @@ typedef struct gen_tmpl {
 
 static void add(gen_tmpl *t, CK_ATTRIBUTE_TYPE type, const void *v, size_t len)
 {
-    t->a[t->n++] = (CK_ATTRIBUTE){ type, (void *)v, len };
+    t->a[t->n++] = (CK_ATTRIBUTE){type, (void *)v, len};
 }
 
 static void add_str(gen_tmpl *t, CK_ATTRIBUTE_TYPE type, const char *v)
@@ -139,8 +138,8 @@ static CK_RV generate(const p11kms_client_kms *s, const gen_spec *g,
                       const p11kms_client_kms_create *c, CK_OBJECT_HANDLE *h)
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
-    CK_MECHANISM m = { g->mech, NULL, 0 };
-    static const CK_BYTE f4[] = { 0x01, 0x00, 0x01 };
+    CK_MECHANISM m = {g->mech, NULL, 0};
+    static const CK_BYTE f4[] = {0x01, 0x00, 0x01};
     CK_OBJECT_CLASS pubcls = CKO_PUBLIC_KEY;
     CK_BBOOL yes = CK_TRUE;
     CK_ULONG bits = g->bits;
@@ -149,21 +148,19 @@ static CK_RV generate(const p11kms_client_kms *s, const gen_spec *g,
     cmk_template(&t, g, c);
     if (g->value_len)
         return f->C_GenerateKey(s->session, &m, t.a, t.n, h);
-    CK_ATTRIBUTE pt[4] = { { CKA_CLASS, &pubcls, sizeof(pubcls) }, { CKA_TOKEN, &yes, 1 } };
+    CK_ATTRIBUTE pt[4] = {{CKA_CLASS, &pubcls, sizeof(pubcls)}, {CKA_TOKEN, &yes, 1}};
     CK_ULONG npt = 2;
     if (g->bits) {
-        pt[npt++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof(bits) };
-        pt[npt++] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, (void *)f4, sizeof(f4) };
+        pt[npt++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
+        pt[npt++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, (void *)f4, sizeof(f4)};
     } else {
-        pt[npt++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)g->oid, g->oidlen };
+        pt[npt++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)g->oid, g->oidlen};
     }
     return f->C_GenerateKeyPair(s->session, &m, pt, npt, t.a, t.n, &pub, h);
 }
 
-int p11kms_client_kms_attr_create_key(const p11kms_client_kms *s,
-                                      const p11kms_client_kms_create *c,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err)
+int p11kms_client_kms_attr_create_key(const p11kms_client_kms *s, const p11kms_client_kms_create *c,
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     const char *name = c->key_spec ? c->key_spec : "SYMMETRIC_DEFAULT";
     const gen_spec *g = spec_find(name);
@@ -199,8 +196,8 @@ static int find_all(const p11kms_client_kms *s, CK_OBJECT_HANDLE **out, CK_ULONG
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE t[] = { { CKA_TOKEN, &yes, sizeof(yes) },
-                         { CKA_P11KMS_INCLUDE_PENDING, &yes, sizeof(yes) } };
+    CK_ATTRIBUTE t[] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                        {CKA_P11KMS_INCLUDE_PENDING, &yes, sizeof(yes)}};
     CK_RV rv;
     *n = 0;
     *out = OPENSSL_zalloc(MAX_OBJECTS * sizeof(**out));
@@ -226,14 +223,14 @@ static void add_object(const p11kms_client_kms *s, CK_OBJECT_HANDLE h, const cha
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
     CK_OBJECT_CLASS cls = 0;
-    CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+    CK_ATTRIBUTE a = {CKA_CLASS, &cls, sizeof(cls)};
     unsigned char *id = NULL, *al = NULL;
     size_t idlen = 0, allen = 0;
-    if (f->C_GetAttributeValue(s->session, h, &a, 1) != CKR_OK
-        || (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY)
-        || !p11kms_client_kms_attr(s, h, CKA_P11KMS_KEY_ID, &id, &idlen) || idlen != 36
-        || json_object_get(seen, (char *)id) != NULL
-        || (only != NULL && strcmp(only, (char *)id) != 0))
+    if (f->C_GetAttributeValue(s->session, h, &a, 1) != CKR_OK ||
+        (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY) ||
+        !p11kms_client_kms_attr(s, h, CKA_P11KMS_KEY_ID, &id, &idlen) || idlen != 36 ||
+        json_object_get(seen, (char *)id) != NULL ||
+        (only != NULL && strcmp(only, (char *)id) != 0))
         goto done;
     json_object_set_new(seen, (char *)id, json_true());
     if (!aliases) {
@@ -244,16 +241,15 @@ static void add_object(const p11kms_client_kms *s, CK_OBJECT_HANDLE h, const cha
         goto done;
     for (char *save = NULL, *tok = strtok_r((char *)al, "\n", &save); tok != NULL;
          tok = strtok_r(NULL, "\n", &save))
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "AliasName", tok, "TargetKeyId",
-                                             (char *)id));
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s}", "AliasName", tok, "TargetKeyId", (char *)id));
 done:
     OPENSSL_free(id);
     OPENSSL_free(al);
 }
 
-int p11kms_client_kms_attr_list_keys(const p11kms_client_kms *s, const char *key_of,
-                                     int aliases, p11kms_client_kms_result *res,
-                                     p11kms_client_kms_error *err)
+int p11kms_client_kms_attr_list_keys(const p11kms_client_kms *s, const char *key_of, int aliases,
+                                     p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     CK_OBJECT_HANDLE *hs = NULL, h;
     CK_ULONG n = 0;
@@ -279,8 +275,7 @@ done:
 /* ---- key policy, rotation status ---------------------------------------- */
 
 int p11kms_client_kms_attr_get_policy(const p11kms_client_kms *s, const char *key_id,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err)
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     CK_OBJECT_HANDLE h;
     char id[37];
@@ -291,12 +286,11 @@ int p11kms_client_kms_attr_get_policy(const p11kms_client_kms *s, const char *ke
         return 0;
     if (!p11kms_client_kms_attr(s, h, CKA_P11KMS_KEY_POLICY, &pol, &len))
         return p11kms_client_kms_fail(err, "AccessDeniedException", CKR_ATTRIBUTE_SENSITIVE,
-                                      "GetKeyPolicy: the key policy of %s is not readable",
-                                      key_id);
+                                      "GetKeyPolicy: the key policy of %s is not readable", key_id);
     res->json = json_pack("{s:s,s:s}", "Policy", (char *)pol, "PolicyName", "default");
     OPENSSL_free(pol);
-    return res->json != NULL
-           || p11kms_client_kms_fail(err, "", CKR_HOST_MEMORY, "GetKeyPolicy: out of memory");
+    return res->json != NULL ||
+           p11kms_client_kms_fail(err, "", CKR_HOST_MEMORY, "GetKeyPolicy: out of memory");
 }
 
 int p11kms_client_kms_attr_put_policy(const p11kms_client_kms *s, const char *key_id,
@@ -305,7 +299,7 @@ int p11kms_client_kms_attr_put_policy(const p11kms_client_kms *s, const char *ke
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
     CK_OBJECT_HANDLE h;
     char id[37];
-    CK_ATTRIBUTE a = { CKA_P11KMS_KEY_POLICY, (void *)policy, strlen(policy) };
+    CK_ATTRIBUTE a = {CKA_P11KMS_KEY_POLICY, (void *)policy, strlen(policy)};
     if (!p11kms_client_kms_find_cmk(s, key_id, &h, id, err))
         return 0;
     CK_RV rv = f->C_SetAttributeValue(s->session, h, &a, 1);
@@ -315,8 +309,7 @@ int p11kms_client_kms_attr_put_policy(const p11kms_client_kms *s, const char *ke
     return 1;
 }
 
-static unsigned long attr_ulong(const p11kms_client_kms *s, CK_OBJECT_HANDLE h,
-                                CK_ATTRIBUTE_TYPE t)
+static unsigned long attr_ulong(const p11kms_client_kms *s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t)
 {
     unsigned char *v = NULL;
     size_t len = 0;
@@ -338,8 +331,8 @@ int p11kms_client_kms_attr_rotation_status(const p11kms_client_kms *s, const cha
     memset(res, 0, sizeof(*res));
     if (!p11kms_client_kms_find_cmk(s, key_id, &h, id, err))
         return 0;
-    int enabled = p11kms_client_kms_attr(s, h, CKA_P11KMS_ROTATION_ENABLED, &en, &enlen)
-                  && enlen == 1 && en[0];
+    int enabled = p11kms_client_kms_attr(s, h, CKA_P11KMS_ROTATION_ENABLED, &en, &enlen) &&
+                  enlen == 1 && en[0];
     res->json = json_pack("{s:b,s:s}", "KeyRotationEnabled", enabled, "KeyId", id);
     if (res->json != NULL && enabled) {
         json_object_set_new(res->json, "RotationPeriodInDays",
@@ -349,6 +342,6 @@ int p11kms_client_kms_attr_rotation_status(const p11kms_client_kms *s, const cha
     }
     OPENSSL_free(en);
     OPENSSL_free(next);
-    return res->json != NULL
-           || p11kms_client_kms_fail(err, "", CKR_HOST_MEMORY, "rotation status: out of memory");
+    return res->json != NULL ||
+           p11kms_client_kms_fail(err, "", CKR_HOST_MEMORY, "rotation status: out of memory");
 }

@@ -54,34 +54,34 @@ static const struct {
     unsigned long rv;
     const char *name;
 } g_rv_names[] = {
-    { CKR_P11KMS_KEY_DISABLED, "DisabledException" },
-    { CKR_P11KMS_KEY_INVALID_STATE, "KMSInvalidStateException" },
-    { CKR_P11KMS_NOT_FOUND, "NotFoundException" },
-    { CKR_P11KMS_ALREADY_EXISTS, "AlreadyExistsException" },
-    { CKR_P11KMS_MALFORMED_POLICY, "MalformedPolicyDocumentException" },
-    { CKR_P11KMS_LIMIT_EXCEEDED, "LimitExceededException" },
-    { CKR_P11KMS_INVALID_CIPHERTEXT, "InvalidCiphertextException" },
-    { CKR_P11KMS_INCORRECT_KEY, "IncorrectKeyException" },
-    { CKR_P11KMS_INVALID_GRANT, "InvalidGrantTokenException" },
-    { CKR_P11KMS_STORE_BUSY, "DependencyTimeoutException" },
-    { CKR_P11KMS_AUDIT_FAILED, "KMSInternalException" },
-    { CKR_P11KMS_STORE_CORRUPT, "KMSInternalException" },
-    { CKR_P11KMS_KMS_INTERNAL, "KMSInternalException" },
-    { CKR_P11KMS_INVALID_ALIAS, "InvalidAliasNameException" },
-    { CKR_P11KMS_UNSUPPORTED_OPERATION, "UnsupportedOperationException" },
-    { CKR_KEY_FUNCTION_NOT_PERMITTED, "AccessDeniedException" },
-    { CKR_ACTION_PROHIBITED, "AccessDeniedException" },
-    { CKR_ATTRIBUTE_VALUE_INVALID, "ValidationException" },
-    { CKR_TEMPLATE_INCONSISTENT, "ValidationException" },
-    { CKR_KEY_SIZE_RANGE, "ValidationException" },
-    { CKR_DATA_LEN_RANGE, "ValidationException" },
-    { CKR_CURVE_NOT_SUPPORTED, "ValidationException" },
-    { CKR_ENCRYPTED_DATA_INVALID, "InvalidCiphertextException" },
-    { CKR_ENCRYPTED_DATA_LEN_RANGE, "InvalidCiphertextException" },
-    { CKR_SIGNATURE_INVALID, "KMSInvalidSignatureException" },
-    { CKR_SIGNATURE_LEN_RANGE, "KMSInvalidSignatureException" },
-    { CKR_KEY_TYPE_INCONSISTENT, "InvalidKeyUsageException" },
-    { CKR_KEY_HANDLE_INVALID, "NotFoundException" },
+    {CKR_P11KMS_KEY_DISABLED, "DisabledException"},
+    {CKR_P11KMS_KEY_INVALID_STATE, "KMSInvalidStateException"},
+    {CKR_P11KMS_NOT_FOUND, "NotFoundException"},
+    {CKR_P11KMS_ALREADY_EXISTS, "AlreadyExistsException"},
+    {CKR_P11KMS_MALFORMED_POLICY, "MalformedPolicyDocumentException"},
+    {CKR_P11KMS_LIMIT_EXCEEDED, "LimitExceededException"},
+    {CKR_P11KMS_INVALID_CIPHERTEXT, "InvalidCiphertextException"},
+    {CKR_P11KMS_INCORRECT_KEY, "IncorrectKeyException"},
+    {CKR_P11KMS_INVALID_GRANT, "InvalidGrantTokenException"},
+    {CKR_P11KMS_STORE_BUSY, "DependencyTimeoutException"},
+    {CKR_P11KMS_AUDIT_FAILED, "KMSInternalException"},
+    {CKR_P11KMS_STORE_CORRUPT, "KMSInternalException"},
+    {CKR_P11KMS_KMS_INTERNAL, "KMSInternalException"},
+    {CKR_P11KMS_INVALID_ALIAS, "InvalidAliasNameException"},
+    {CKR_P11KMS_UNSUPPORTED_OPERATION, "UnsupportedOperationException"},
+    {CKR_KEY_FUNCTION_NOT_PERMITTED, "AccessDeniedException"},
+    {CKR_ACTION_PROHIBITED, "AccessDeniedException"},
+    {CKR_ATTRIBUTE_VALUE_INVALID, "ValidationException"},
+    {CKR_TEMPLATE_INCONSISTENT, "ValidationException"},
+    {CKR_KEY_SIZE_RANGE, "ValidationException"},
+    {CKR_DATA_LEN_RANGE, "ValidationException"},
+    {CKR_CURVE_NOT_SUPPORTED, "ValidationException"},
+    {CKR_ENCRYPTED_DATA_INVALID, "InvalidCiphertextException"},
+    {CKR_ENCRYPTED_DATA_LEN_RANGE, "InvalidCiphertextException"},
+    {CKR_SIGNATURE_INVALID, "KMSInvalidSignatureException"},
+    {CKR_SIGNATURE_LEN_RANGE, "KMSInvalidSignatureException"},
+    {CKR_KEY_TYPE_INCONSISTENT, "InvalidKeyUsageException"},
+    {CKR_KEY_HANDLE_INVALID, "NotFoundException"},
 };
 
 const char *p11kms_client_kms_exception_of_rv(unsigned long rv)
@@ -107,12 +107,12 @@ int p11kms_client_kms_attr(const p11kms_client_kms *s, CK_OBJECT_HANDLE h, CK_AT
                            unsigned char **val, size_t *len)
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
-    CK_ATTRIBUTE a = { t, NULL, 0 };
+    CK_ATTRIBUTE a = {t, NULL, 0};
     int ok = 0;
     *val = NULL;
     *len = 0;
-    if (f->C_GetAttributeValue(s->session, h, &a, 1) != CKR_OK
-        || a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+    if (f->C_GetAttributeValue(s->session, h, &a, 1) != CKR_OK ||
+        a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
         goto done;
     a.pValue = OPENSSL_zalloc(a.ulValueLen + 1);
     if (a.pValue == NULL || f->C_GetAttributeValue(s->session, h, &a, 1) != CKR_OK)
@@ -176,8 +176,8 @@ static int read_outcome(const p11kms_client_kms *s, CK_OBJECT_HANDLE h,
     size_t codelen = 0, exclen = 0;
     CK_ULONG rv = CKR_OK;
     int ok = 0;
-    if (!p11kms_client_kms_attr(s, h, CKA_P11KMS_OP_RESULT_CODE, &code, &codelen)
-        || codelen != sizeof(CK_ULONG)) {
+    if (!p11kms_client_kms_attr(s, h, CKA_P11KMS_OP_RESULT_CODE, &code, &codelen) ||
+        codelen != sizeof(CK_ULONG)) {
         p11kms_client_kms_fail(err, "", CKR_GENERAL_ERROR, "%s: the module gave no result code",
                                r->op);
         goto done;
@@ -185,7 +185,8 @@ static int read_outcome(const p11kms_client_kms *s, CK_OBJECT_HANDLE h,
     memcpy(&rv, code, sizeof(rv));
     (void)p11kms_client_kms_attr(s, h, CKA_P11KMS_OP_RESULT_ERROR, &exc, &exclen);
     if (rv != CKR_OK) {
-        const char *name = exc && exclen ? (const char *)exc : p11kms_client_kms_exception_of_rv(rv);
+        const char *name =
+            exc && exclen ? (const char *)exc : p11kms_client_kms_exception_of_rv(rv);
         p11kms_client_kms_fail_op(err, r->op, r->key_id, name, rv);
         goto done;
     }
@@ -230,9 +231,17 @@ static int call_direct(const p11kms_client_kms *s, const p11kms_client_kms_reque
 /* Operations whose KeyId may be an alias in KMS; management calls want a key id. */
 static int accepts_alias(const char *op)
 {
-    static const char *const ops[] = { "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
-                                       "GenerateDataKeyWithoutPlaintext", "Sign", "Verify",
-                                       "GenerateMac", "VerifyMac", "GetPublicKey", "DescribeKey" };
+    static const char *const ops[] = {"Encrypt",
+                                      "Decrypt",
+                                      "ReEncrypt",
+                                      "GenerateDataKey",
+                                      "GenerateDataKeyWithoutPlaintext",
+                                      "Sign",
+                                      "Verify",
+                                      "GenerateMac",
+                                      "VerifyMac",
+                                      "GetPublicKey",
+                                      "DescribeKey"};
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (strcmp(ops[i], op) == 0)
             return 1;
@@ -247,7 +256,7 @@ static int accepts_alias(const char *op)
 static int resolve_alias(const p11kms_client_kms *s, const char *ref, char id[37],
                          p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "DescribeKey", .key_id = ref };
+    p11kms_client_kms_request r = {.op = "DescribeKey", .key_id = ref};
     p11kms_client_kms_result d;
     const char *v;
     if (!call_direct(s, &r, &d, err))
@@ -274,8 +283,8 @@ static int call_direct(const p11kms_client_kms *s, const p11kms_client_kms_reque
         goto done;
     }
     rv = f->C_CreateObject(s->session, t.a, t.n, &h);
-    if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_ATTRIBUTE_TYPE_INVALID
-        || rv == CKR_TEMPLATE_INCONSISTENT) {
+    if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_ATTRIBUTE_TYPE_INVALID ||
+        rv == CKR_TEMPLATE_INCONSISTENT) {
         p11kms_client_kms_fail(err, "UnsupportedOperationException", rv,
                                "%s is not supported by this module (%s)", req->op,
                                p11kms_client_rv_name(rv));
@@ -315,7 +324,7 @@ int p11kms_client_kms_simple(const p11kms_client_kms *s, const char *op, const c
                              json_t *params, p11kms_client_kms_result *res,
                              p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = op, .key_id = key_id, .params = params };
+    p11kms_client_kms_request r = {.op = op, .key_id = key_id, .params = params};
     p11kms_client_kms_result tmp;
     int ok = p11kms_client_kms_call(s, &r, res ? res : &tmp, err);
     if (res == NULL && ok)

@@ -48,8 +48,8 @@ int p11kms_client_kms_encrypt(const p11kms_client_kms *s, const char *key_id,
                               const unsigned char *pt, size_t ptlen, json_t *context,
                               p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "Encrypt", .key_id = key_id, .plaintext = pt,
-                                    .plaintext_len = ptlen };
+    p11kms_client_kms_request r = {
+        .op = "Encrypt", .key_id = key_id, .plaintext = pt, .plaintext_len = ptlen};
     json_t *p = json_object();
     return call(s, &r, p, p && put(p, "EncryptionContext", context), res, err);
 }
@@ -58,24 +58,23 @@ int p11kms_client_kms_decrypt(const p11kms_client_kms *s, const char *key_id,
                               const unsigned char *ct, size_t ctlen, json_t *context,
                               p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "Decrypt", .key_id = key_id, .ciphertext = ct,
-                                    .ciphertext_len = ctlen };
+    p11kms_client_kms_request r = {
+        .op = "Decrypt", .key_id = key_id, .ciphertext = ct, .ciphertext_len = ctlen};
     json_t *p = json_object();
     return call(s, &r, p, p && put(p, "EncryptionContext", context), res, err);
 }
 
-int p11kms_client_kms_re_encrypt(const p11kms_client_kms *s, const unsigned char *ct,
-                                 size_t ctlen, const char *src_key_id, json_t *src_context,
+int p11kms_client_kms_re_encrypt(const p11kms_client_kms *s, const unsigned char *ct, size_t ctlen,
+                                 const char *src_key_id, json_t *src_context,
                                  const char *dest_key_id, json_t *dest_context,
                                  p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "ReEncrypt", .key_id = src_key_id, .ciphertext = ct,
-                                    .ciphertext_len = ctlen };
+    p11kms_client_kms_request r = {
+        .op = "ReEncrypt", .key_id = src_key_id, .ciphertext = ct, .ciphertext_len = ctlen};
     json_t *p = json_object();
-    int ok = p && put(p, "SourceEncryptionContext", src_context)
-             && put(p, "DestinationEncryptionContext", dest_context)
-             && put_str(p, "DestinationKeyId", dest_key_id)
-             && put_str(p, "SourceKeyId", src_key_id);
+    int ok = p && put(p, "SourceEncryptionContext", src_context) &&
+             put(p, "DestinationEncryptionContext", dest_context) &&
+             put_str(p, "DestinationKeyId", dest_key_id) && put_str(p, "SourceKeyId", src_key_id);
     return call(s, &r, p, ok, res, err);
 }
 
@@ -83,7 +82,7 @@ static int data_key(const p11kms_client_kms *s, const char *op, const char *key_
                     const char *key_spec, unsigned nbytes, json_t *context,
                     p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = op, .key_id = key_id };
+    p11kms_client_kms_request r = {.op = op, .key_id = key_id};
     json_t *p = json_object();
     int ok = p && put(p, "EncryptionContext", context) && put_str(p, "KeySpec", key_spec);
     if (ok && nbytes > 0)
@@ -93,16 +92,14 @@ static int data_key(const p11kms_client_kms *s, const char *op, const char *key_
 
 int p11kms_client_kms_generate_data_key(const p11kms_client_kms *s, const char *key_id,
                                         const char *key_spec, unsigned nbytes, json_t *context,
-                                        p11kms_client_kms_result *res,
-                                        p11kms_client_kms_error *err)
+                                        p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     return data_key(s, "GenerateDataKey", key_id, key_spec, nbytes, context, res, err);
 }
 
 int p11kms_client_kms_generate_data_key_without_plaintext(const p11kms_client_kms *s,
-                                                          const char *key_id,
-                                                          const char *key_spec, unsigned nbytes,
-                                                          json_t *context,
+                                                          const char *key_id, const char *key_spec,
+                                                          unsigned nbytes, json_t *context,
                                                           p11kms_client_kms_result *res,
                                                           p11kms_client_kms_error *err)
 {
@@ -110,16 +107,15 @@ int p11kms_client_kms_generate_data_key_without_plaintext(const p11kms_client_km
                     err);
 }
 
-int p11kms_client_kms_sign(const p11kms_client_kms *s, const char *key_id,
-                           const unsigned char *msg, size_t msglen, const char *message_type,
-                           const char *algorithm, p11kms_client_kms_result *res,
-                           p11kms_client_kms_error *err)
+int p11kms_client_kms_sign(const p11kms_client_kms *s, const char *key_id, const unsigned char *msg,
+                           size_t msglen, const char *message_type, const char *algorithm,
+                           p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "Sign", .key_id = key_id, .plaintext = msg,
-                                    .plaintext_len = msglen };
+    p11kms_client_kms_request r = {
+        .op = "Sign", .key_id = key_id, .plaintext = msg, .plaintext_len = msglen};
     json_t *p = json_object();
-    int ok = p && put_str(p, "MessageType", message_type ? message_type : "RAW")
-             && put_str(p, "SigningAlgorithm", algorithm);
+    int ok = p && put_str(p, "MessageType", message_type ? message_type : "RAW") &&
+             put_str(p, "SigningAlgorithm", algorithm);
     if (call(s, &r, p, ok, res, err))
         return 1;
     if (!p11kms_client_kms_unsupported(err))
@@ -132,12 +128,15 @@ int p11kms_client_kms_verify(const p11kms_client_kms *s, const char *key_id,
                              const char *algorithm, const unsigned char *sig, size_t siglen,
                              p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "Verify", .key_id = key_id, .plaintext = msg,
-                                    .plaintext_len = msglen, .signature = sig,
-                                    .signature_len = siglen };
+    p11kms_client_kms_request r = {.op = "Verify",
+                                   .key_id = key_id,
+                                   .plaintext = msg,
+                                   .plaintext_len = msglen,
+                                   .signature = sig,
+                                   .signature_len = siglen};
     json_t *p = json_object();
-    int ok = p && put_str(p, "MessageType", message_type ? message_type : "RAW")
-             && put_str(p, "SigningAlgorithm", algorithm);
+    int ok = p && put_str(p, "MessageType", message_type ? message_type : "RAW") &&
+             put_str(p, "SigningAlgorithm", algorithm);
     if (call(s, &r, p, ok, res, err))
         return 1;
     if (!p11kms_client_kms_unsupported(err))
@@ -150,8 +149,8 @@ int p11kms_client_kms_generate_mac(const p11kms_client_kms *s, const char *key_i
                                    const unsigned char *msg, size_t msglen, const char *algorithm,
                                    p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "GenerateMac", .key_id = key_id, .plaintext = msg,
-                                    .plaintext_len = msglen };
+    p11kms_client_kms_request r = {
+        .op = "GenerateMac", .key_id = key_id, .plaintext = msg, .plaintext_len = msglen};
     json_t *p = json_object();
     if (call(s, &r, p, p && put_str(p, "MacAlgorithm", algorithm), res, err))
         return 1;
@@ -165,9 +164,12 @@ int p11kms_client_kms_verify_mac(const p11kms_client_kms *s, const char *key_id,
                                  const unsigned char *mac, size_t maclen,
                                  p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
-    p11kms_client_kms_request r = { .op = "VerifyMac", .key_id = key_id, .plaintext = msg,
-                                    .plaintext_len = msglen, .signature = mac,
-                                    .signature_len = maclen };
+    p11kms_client_kms_request r = {.op = "VerifyMac",
+                                   .key_id = key_id,
+                                   .plaintext = msg,
+                                   .plaintext_len = msglen,
+                                   .signature = mac,
+                                   .signature_len = maclen};
     json_t *p = json_object();
     if (call(s, &r, p, p && put_str(p, "MacAlgorithm", algorithm), res, err))
         return 1;
@@ -188,8 +190,7 @@ int p11kms_client_kms_get_public_key(const p11kms_client_kms *s, const char *key
 
 /* GenerateRandom: the operation when the module has it, else C_GenerateRandom. */
 int p11kms_client_kms_generate_random(const p11kms_client_kms *s, unsigned nbytes,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err)
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(s->mod);
     CK_RV rv;

@@ -36,21 +36,17 @@ int p11kms_client_kms_attr(const p11kms_client_kms *s, CK_OBJECT_HANDLE h, CK_AT
 
 /* The CMK object (secret or private key) of key_id (id or alias), found
  * through DescribeKey + a CKA_P11KMS_KEY_ID search.  key_id_out: 37 bytes. */
-int p11kms_client_kms_find_cmk(const p11kms_client_kms *s, const char *key_id,
-                               CK_OBJECT_HANDLE *h, char *key_id_out,
-                               p11kms_client_kms_error *err);
+int p11kms_client_kms_find_cmk(const p11kms_client_kms *s, const char *key_id, CK_OBJECT_HANDLE *h,
+                               char *key_id_out, p11kms_client_kms_error *err);
 
 /* Fallback routes (client/kms-attr.c) for modules without the operation. */
-int p11kms_client_kms_attr_create_key(const p11kms_client_kms *s,
-                                      const p11kms_client_kms_create *c,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err);
+int p11kms_client_kms_attr_create_key(const p11kms_client_kms *s, const p11kms_client_kms_create *c,
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_list_keys(const p11kms_client_kms *s, const char *aliases_of,
                                      int aliases, p11kms_client_kms_result *res,
                                      p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_get_policy(const p11kms_client_kms *s, const char *key_id,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err);
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_put_policy(const p11kms_client_kms *s, const char *key_id,
                                       const char *policy, p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_rotation_status(const p11kms_client_kms *s, const char *key_id,
@@ -64,12 +60,10 @@ int p11kms_client_kms_attr_sign(const p11kms_client_kms *s, const char *key_id,
                                 p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_verify(const p11kms_client_kms *s, const char *key_id,
                                   const unsigned char *msg, size_t msglen, const char *type,
-                                  const char *algorithm, const unsigned char *sig,
-                                  size_t siglen, p11kms_client_kms_result *res,
-                                  p11kms_client_kms_error *err);
+                                  const char *algorithm, const unsigned char *sig, size_t siglen,
+                                  p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_public_key(const p11kms_client_kms *s, const char *key_id,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err);
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 int p11kms_client_kms_attr_mac(const p11kms_client_kms *s, const char *key_id,
                                const unsigned char *msg, size_t msglen, const char *algorithm,
                                const unsigned char *mac, size_t maclen,

@@ -64,9 +64,9 @@ int p11kms_client_kms_list_keys(const p11kms_client_kms *s, unsigned limit, cons
     return p11kms_client_kms_attr_list_keys(s, NULL, 0, res, err);
 }
 
-int p11kms_client_kms_list_aliases(const p11kms_client_kms *s, const char *key_id,
-                                   unsigned limit, const char *marker,
-                                   p11kms_client_kms_result *res, p11kms_client_kms_error *err)
+int p11kms_client_kms_list_aliases(const p11kms_client_kms *s, const char *key_id, unsigned limit,
+                                   const char *marker, p11kms_client_kms_result *res,
+                                   p11kms_client_kms_error *err)
 {
     json_t *p = paging(limit, marker);
     if (p != NULL && key_id != NULL)
@@ -118,11 +118,10 @@ int p11kms_client_kms_disable_key(const p11kms_client_kms *s, const char *key_id
 }
 
 int p11kms_client_kms_update_key_description(const p11kms_client_kms *s, const char *key_id,
-                                             const char *description,
-                                             p11kms_client_kms_error *err)
+                                             const char *description, p11kms_client_kms_error *err)
 {
-    return plain(s, "UpdateKeyDescription", key_id,
-                 json_pack("{s:s}", "Description", description), err);
+    return plain(s, "UpdateKeyDescription", key_id, json_pack("{s:s}", "Description", description),
+                 err);
 }
 
 int p11kms_client_kms_schedule_key_deletion(const p11kms_client_kms *s, const char *key_id,
@@ -207,16 +206,15 @@ int p11kms_client_kms_put_key_policy(const p11kms_client_kms *s, const char *key
 }
 
 int p11kms_client_kms_list_key_policies(const p11kms_client_kms *s, const char *key_id,
-                                        p11kms_client_kms_result *res,
-                                        p11kms_client_kms_error *err)
+                                        p11kms_client_kms_result *res, p11kms_client_kms_error *err)
 {
     /* KMS keys have exactly one policy, "default": check the key exists. */
     if (!p11kms_client_kms_describe_key(s, key_id, res, err))
         return 0;
     json_decref(res->json);
     res->json = json_pack("{s:[s],s:b}", "PolicyNames", "default", "Truncated", 0);
-    return res->json != NULL
-           || p11kms_client_kms_fail(err, "", CKR_HOST_MEMORY, "ListKeyPolicies: out of memory");
+    return res->json != NULL ||
+           p11kms_client_kms_fail(err, "", CKR_HOST_MEMORY, "ListKeyPolicies: out of memory");
 }
 
 int p11kms_client_kms_put_identity_policy(const p11kms_client_kms *s, const char *principal,
@@ -237,8 +235,7 @@ int p11kms_client_kms_get_identity_policy(const p11kms_client_kms *s, const char
 int p11kms_client_kms_delete_identity_policy(const p11kms_client_kms *s, const char *principal,
                                              p11kms_client_kms_error *err)
 {
-    return plain(s, "DeleteIdentityPolicy", NULL, json_pack("{s:s}", "Principal", principal),
-                 err);
+    return plain(s, "DeleteIdentityPolicy", NULL, json_pack("{s:s}", "Principal", principal), err);
 }
 
 int p11kms_client_kms_list_identity_policies(const p11kms_client_kms *s,
@@ -249,12 +246,11 @@ int p11kms_client_kms_list_identity_policies(const p11kms_client_kms *s,
 }
 
 int p11kms_client_kms_create_grant(const p11kms_client_kms *s, const char *key_id,
-                                   const p11kms_client_kms_grant *g,
-                                   p11kms_client_kms_result *res, p11kms_client_kms_error *err)
+                                   const p11kms_client_kms_grant *g, p11kms_client_kms_result *res,
+                                   p11kms_client_kms_error *err)
 {
     json_t *ops = json_array();
-    json_t *p = json_pack("{s:s,s:o}", "GranteePrincipal", g->grantee_principal, "Operations",
-                          ops);
+    json_t *p = json_pack("{s:s,s:o}", "GranteePrincipal", g->grantee_principal, "Operations", ops);
     for (size_t i = 0; p != NULL && i < g->n_operations; i++)
         json_array_append_new(ops, json_string(g->operations[i]));
     if (p != NULL && g->retiring_principal)

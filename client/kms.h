@@ -78,9 +78,9 @@ void p11kms_client_kms_result_clear(p11kms_client_kms_result *r);
 /* ---- the generic call: any operation the module knows ------------------ */
 
 typedef struct p11kms_client_kms_request {
-    const char *op;     /* KMS API name: "Encrypt", "ListGrants", ... */
-    const char *key_id; /* KeyId or NULL */
-    json_t *params;     /* other request parameters (object) or NULL; borrowed */
+    const char *op;                 /* KMS API name: "Encrypt", "ListGrants", ... */
+    const char *key_id;             /* KeyId or NULL */
+    json_t *params;                 /* other request parameters (object) or NULL; borrowed */
     const unsigned char *plaintext; /* Plaintext / Message input or NULL */
     size_t plaintext_len;
     const unsigned char *ciphertext; /* CiphertextBlob input or NULL */
@@ -109,8 +109,8 @@ int p11kms_client_kms_decrypt(const p11kms_client_kms *s, const char *key_id,
                               p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 
 /* ReEncrypt under dest_key_id; source key from the blob (or src_key_id). */
-int p11kms_client_kms_re_encrypt(const p11kms_client_kms *s, const unsigned char *ct,
-                                 size_t ctlen, const char *src_key_id, json_t *src_context,
+int p11kms_client_kms_re_encrypt(const p11kms_client_kms *s, const unsigned char *ct, size_t ctlen,
+                                 const char *src_key_id, json_t *src_context,
                                  const char *dest_key_id, json_t *dest_context,
                                  p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 
@@ -125,9 +125,8 @@ int p11kms_client_kms_generate_data_key(const p11kms_client_kms *s, const char *
 
 /* GenerateDataKeyWithoutPlaintext: only res->ciphertext. */
 int p11kms_client_kms_generate_data_key_without_plaintext(const p11kms_client_kms *s,
-                                                          const char *key_id,
-                                                          const char *key_spec, unsigned nbytes,
-                                                          json_t *context,
+                                                          const char *key_id, const char *key_spec,
+                                                          unsigned nbytes, json_t *context,
                                                           p11kms_client_kms_result *res,
                                                           p11kms_client_kms_error *err);
 
@@ -136,10 +135,9 @@ int p11kms_client_kms_generate_data_key_without_plaintext(const p11kms_client_km
  * SigningAlgorithm ("ECDSA_SHA_256", "RSASSA_PSS_SHA_256", ...).
  * res->signature (DER for ECDSA, as KMS).
  */
-int p11kms_client_kms_sign(const p11kms_client_kms *s, const char *key_id,
-                           const unsigned char *msg, size_t msglen, const char *message_type,
-                           const char *algorithm, p11kms_client_kms_result *res,
-                           p11kms_client_kms_error *err);
+int p11kms_client_kms_sign(const p11kms_client_kms *s, const char *key_id, const unsigned char *msg,
+                           size_t msglen, const char *message_type, const char *algorithm,
+                           p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 
 /* Verify: success with json {SignatureValid: true}; an invalid signature
  * fails with exception "KMSInvalidSignatureException". */
@@ -166,8 +164,7 @@ int p11kms_client_kms_get_public_key(const p11kms_client_kms *s, const char *key
 
 /* GenerateRandom: nbytes 1..1024 into res->plaintext. */
 int p11kms_client_kms_generate_random(const p11kms_client_kms *s, unsigned nbytes,
-                                      p11kms_client_kms_result *res,
-                                      p11kms_client_kms_error *err);
+                                      p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -193,9 +190,9 @@ int p11kms_client_kms_list_keys(const p11kms_client_kms *s, unsigned limit, cons
                                 p11kms_client_kms_result *res, p11kms_client_kms_error *err);
 
 /* ListAliases: json {Aliases: [{AliasName, TargetKeyId}], Truncated}; key_id may be NULL. */
-int p11kms_client_kms_list_aliases(const p11kms_client_kms *s, const char *key_id,
-                                   unsigned limit, const char *marker,
-                                   p11kms_client_kms_result *res, p11kms_client_kms_error *err);
+int p11kms_client_kms_list_aliases(const p11kms_client_kms *s, const char *key_id, unsigned limit,
+                                   const char *marker, p11kms_client_kms_result *res,
+                                   p11kms_client_kms_error *err);
 
 int p11kms_client_kms_create_alias(const p11kms_client_kms *s, const char *alias_name,
                                    const char *target_key_id, p11kms_client_kms_error *err);
@@ -209,8 +206,7 @@ int p11kms_client_kms_enable_key(const p11kms_client_kms *s, const char *key_id,
 int p11kms_client_kms_disable_key(const p11kms_client_kms *s, const char *key_id,
                                   p11kms_client_kms_error *err);
 int p11kms_client_kms_update_key_description(const p11kms_client_kms *s, const char *key_id,
-                                             const char *description,
-                                             p11kms_client_kms_error *err);
+                                             const char *description, p11kms_client_kms_error *err);
 
 /* ScheduleKeyDeletion: window 7..30 (0 = 30); json {KeyId, DeletionDate, KeyState,
  * PendingWindowInDays}. */
@@ -279,8 +275,8 @@ typedef struct p11kms_client_kms_grant {
 
 /* CreateGrant: json {GrantId, GrantToken}. */
 int p11kms_client_kms_create_grant(const p11kms_client_kms *s, const char *key_id,
-                                   const p11kms_client_kms_grant *g,
-                                   p11kms_client_kms_result *res, p11kms_client_kms_error *err);
+                                   const p11kms_client_kms_grant *g, p11kms_client_kms_result *res,
+                                   p11kms_client_kms_error *err);
 /* ListGrants: json {Grants: [...], Truncated}. */
 int p11kms_client_kms_list_grants(const p11kms_client_kms *s, const char *key_id,
                                   p11kms_client_kms_result *res, p11kms_client_kms_error *err);

@@ -18,6 +18,12 @@
 
 static void key_free(p11kms_kms_key *key)
 {
+    if (key->all_prev != NULL)
+        key->all_prev->all_next = key->all_next;
+    else
+        key->kms->all = key->all_next;
+    if (key->all_next != NULL)
+        key->all_next->all_prev = key->all_prev;
     kms_versions_free(key);
     p11kms_store_key_clear(&key->row);
     p11kms_policy_free(key->policy);
@@ -117,6 +123,10 @@ p11kms_kms_rc kms_key_get(p11kms_kms *kms, const char *key_id, p11kms_kms_key **
             return P11KMS_KMS_NOMEM;
         key->kms = kms;
         snprintf(key->key_id, sizeof(key->key_id), "%s", key_id);
+        key->all_next = kms->all;
+        if (kms->all != NULL)
+            kms->all->all_prev = key;
+        kms->all = key;
     }
     key->refs++;
     rc = kms_key_refresh(key);

@@ -62,6 +62,12 @@ void kms_cache_wipe(p11kms_kms *kms)
 
     kms->keys = NULL;
     kms->nkeys = 0;
+    /* Keys held by sessions lose their material too; they reload it (and
+     * their row) on next use, which needs a login again. */
+    for (p11kms_kms_key *a = kms->all; a != NULL; a = a->all_next) {
+        kms_versions_free(a);
+        a->epoch = 0;
+    }
     for (; k != NULL; k = next) {
         next = k->next;
         k->next = NULL;

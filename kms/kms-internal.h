@@ -48,6 +48,7 @@ struct p11kms_kms_key {
     p11kms_kms *kms;
     unsigned refs;               /* under kms->lock */
     p11kms_kms_key *next;        /* cache list */
+    p11kms_kms_key *all_prev, *all_next;  /* every live key (logout wipes all) */
     int in_cache;
     char key_id[37];
     uint64_t epoch;              /* kms->epoch when row was (re)loaded */
@@ -100,6 +101,7 @@ struct p11kms_kms {
     int have_counter;
     uint64_t epoch;              /* bumped on every detected store change */
     p11kms_kms_key *keys;        /* cache list, most recently used first */
+    p11kms_kms_key *all;         /* every live key, cached or held by a session */
     size_t nkeys;
     kms_idcache idc;
     kms_alias_slot aliases[KMS_ALIAS_CACHE];

@@ -249,8 +249,9 @@ typedef struct p11kms_kms_options {
  * are copied. */
 p11kms_kms_rc p11kms_kms_open(const p11kms_kms_options *opts, p11kms_kms **out);
 
-/* Closes (logs out, wipes caches).  In a forked child it frees memory only
- * and leaves the parent's SQLite connection alone. NULL-safe. */
+/* Closes (logs out, wipes caches).  Release every key handle first.  In a
+ * forked child it frees memory only and leaves the parent's SQLite
+ * connection alone. NULL-safe. */
 void p11kms_kms_close(p11kms_kms *kms);
 
 /* ---------------------------------------------------------------------- */

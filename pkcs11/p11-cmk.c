@@ -265,6 +265,17 @@ CK_RV p11kms_p11_cmk_attrs(p11kms_p11_object *obj, const CK_ATTRIBUTE *want, CK_
                            p11kms_p11_attrs *out)
 {
     p11kms_kms_key_meta m;
+    memset(&m, 0, sizeof(m));
+    CK_RV rv = p11kms_p11_cmk_view(obj, want, nwant, out, &m);
+    p11kms_kms_key_meta_clear(&m);
+    return rv;
+}
+
+/* The attribute view plus the metadata it was built from (caller clears *m). */
+CK_RV p11kms_p11_cmk_view(p11kms_p11_object *obj, const CK_ATTRIBUTE *want, CK_ULONG nwant,
+                          p11kms_p11_attrs *out, p11kms_kms_key_meta *mout)
+{
+    p11kms_kms_key_meta m;
     p11kms_kms_key *kkey = NULL;
     memset(&m, 0, sizeof(m));
     cmk_view v = { obj, &m, out, p11kms_p11_object_kkey(obj, &kkey) };
@@ -286,7 +297,7 @@ CK_RV p11kms_p11_cmk_attrs(p11kms_p11_object *obj, const CK_ATTRIBUTE *want, CK_
     policy_view(&v, want, nwant);
     aliases_view(&v, want, nwant);
 done:
-    p11kms_kms_key_meta_clear(&m);
+    *mout = m; /* ownership moves to the caller */
     return v.rv;
 }
 

@@ -136,8 +136,6 @@ static CK_RV cmk_compute(p11kms_p11_cop *c, int enc)
                  : p11kms_kms_raw_decrypt(kms, who, c->key.kkey, NULL, &p, c->in, c->in_len, &out);
     }
     CK_RV rv = p11kms_p11_rv_from_kms(rc, P11KMS_P11_CTX_KEY_USE);
-    if (rc == P11KMS_KMS_INVALID_CIPHERTEXT && !enc)
-        rv = c->base.mech == CKM_AES_GCM ? CKR_ENCRYPTED_DATA_INVALID : CKR_ENCRYPTED_DATA_INVALID;
     if (rc == P11KMS_KMS_VALIDATION)
         rv = enc ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
     if (rv == CKR_OK)

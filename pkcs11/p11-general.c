@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -88,8 +89,31 @@ static void seed_handles(void)
     g_next_handle = 0x100000UL + (r & 0x3fffffffUL) % 0x3ff00000UL;
 }
 
+/*
+ * getpid() is a system call on current glibc, and every C_* call asks
+ * whether we are in a forked child: a pthread_atfork child handler bumps
+ * a generation counter instead, and getpid() is only the fallback when
+ * the handler could not be registered.
+ */
+static _Atomic unsigned g_fork_gen;
+static unsigned g_init_gen;
+static int g_atfork_ok;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&g_fork_gen, 1);
+}
+
+static void register_atfork(void)
+{
+    g_atfork_ok = pthread_atfork(NULL, NULL, on_fork_child) == 0;
+}
+
 static int forked(void)
 {
+    if (g_atfork_ok)
+        return atomic_load(&g_fork_gen) != g_init_gen;
     return atomic_load(&g_pid) != getpid();
 }
 
@@ -144,6 +168,8 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     if (rv != CKR_OK)
         goto done;
     seed_handles();
+    pthread_once(&g_atfork_once, register_atfork);
+    g_init_gen = atomic_load(&g_fork_gen);
     atomic_store(&g_pid, getpid());
 done:
     if (rv != CKR_OK && locked)

@@ -207,6 +207,8 @@ CK_RV p11kms_p11_object_kkey(p11kms_p11_object *obj, p11kms_kms_key **out);
  * the caller needs, so costly ones (policy, public key) are built only then. */
 CK_RV p11kms_p11_cmk_attrs(p11kms_p11_object *obj, const CK_ATTRIBUTE *want, CK_ULONG nwant,
                            p11kms_p11_attrs *out);
+CK_RV p11kms_p11_cmk_view(p11kms_p11_object *obj, const CK_ATTRIBUTE *want, CK_ULONG nwant,
+                          p11kms_p11_attrs *out, p11kms_kms_key_meta *m);
 CK_RV p11kms_p11_cmk_set(p11kms_p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 CK_RV p11kms_p11_cmk_destroy(p11kms_p11_object *obj);
 CK_RV p11kms_p11_cmk_spki(p11kms_p11_object *obj, const unsigned char **spki, size_t *len);

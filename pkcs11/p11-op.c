@@ -31,7 +31,7 @@ static CK_RV resolve_cmk(p11kms_p11_object *obj, CK_ATTRIBUTE_TYPE need, p11kms_
     p11kms_p11_attrs view = { 0 };
     p11kms_kms_key_meta m;
     memset(&m, 0, sizeof(m));
-    CK_RV rv = p11kms_p11_cmk_attrs(obj, want, 1, &view);
+    CK_RV rv = p11kms_p11_cmk_view(obj, want, 1, &view, &m);
     if (rv != CKR_OK)
         goto done;
     out->cls = p11kms_p11_attrs_ulong(&view, CKA_CLASS, 0);
@@ -40,11 +40,6 @@ static CK_RV resolve_cmk(p11kms_p11_object *obj, CK_ATTRIBUTE_TYPE need, p11kms_
         rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
         goto done;
     }
-    rv = p11kms_p11_rv_from_kms(
-        p11kms_kms_key_meta_get(p11kms_p11_slot_get(obj->slot)->kms, obj->kkey, &m),
-        P11KMS_P11_CTX_KEY_USE);
-    if (rv != CKR_OK)
-        goto done;
     out->cmk = 1;
     out->spec = m.spec;
     out->kkey = p11kms_kms_key_ref(obj->kkey);

@@ -46,12 +46,12 @@ static json_t *user_identity(const p11kms_audit_record *r)
     if (u == NULL)
         return NULL;
     snprintf(principal, sizeof(principal), "uid:%lu", (unsigned long)r->uid);
-    ok = set_str(u, "type", "UnixUser") && set_str(u, "principalId", principal)
-         && json_object_set_new(u, "uid", json_integer(r->uid)) == 0
-         && json_object_set_new(u, "gid", json_integer(r->gid)) == 0
-         && set_str(u, "userName", r->user)
-         && json_object_set_new(u, "pid", json_integer(r->pid)) == 0
-         && set_str(u, "executable", r->executable);
+    ok = set_str(u, "type", "UnixUser") && set_str(u, "principalId", principal) &&
+         json_object_set_new(u, "uid", json_integer(r->uid)) == 0 &&
+         json_object_set_new(u, "gid", json_integer(r->gid)) == 0 &&
+         set_str(u, "userName", r->user) &&
+         json_object_set_new(u, "pid", json_integer(r->pid)) == 0 &&
+         set_str(u, "executable", r->executable);
     if (!ok) {
         json_decref(u);
         u = NULL;
@@ -104,21 +104,20 @@ json_t *p11kms_audit_cloudtrail(const p11kms_audit_record *r, uint64_t seq,
     json_t *o = json_object();
     int ok = o != NULL && r != NULL && p11kms_time_format_iso8601(r->event_time_ms, when);
 
-    ok = ok && set_str(o, "eventVersion", P11KMS_AUDIT_EVENT_VERSION)
-         && put(o, "userIdentity", user_identity(r)) && set_str(o, "eventTime", when)
-         && set_str(o, "eventSource", P11KMS_AUDIT_EVENT_SOURCE)
-         && set_str(o, "eventName", r->event_name) && set_str(o, "awsRegion", "local")
-         && put(o, "requestParameters", embedded_json(r->request_json))
-         && put(o, "responseElements", embedded_json(r->response_json));
+    ok = ok && set_str(o, "eventVersion", P11KMS_AUDIT_EVENT_VERSION) &&
+         put(o, "userIdentity", user_identity(r)) && set_str(o, "eventTime", when) &&
+         set_str(o, "eventSource", P11KMS_AUDIT_EVENT_SOURCE) &&
+         set_str(o, "eventName", r->event_name) && set_str(o, "awsRegion", "local") &&
+         put(o, "requestParameters", embedded_json(r->request_json)) &&
+         put(o, "responseElements", embedded_json(r->response_json));
     if (ok && r->error_code != NULL)
         ok = set_str(o, "errorCode", r->error_code) && set_str(o, "errorMessage", r->error_message);
-    ok = ok && put(o, "additionalEventData", additional(r, seq, hash))
-         && set_str(o, "eventID", r->event_id)
-         && put(o, "readOnly", json_boolean(r->read_only))
-         && put(o, "resources", resources(r))
-         && set_str(o, "eventType", p11kms_audit_cloudtrail_event_type(r->event_type))
-         && put(o, "managementEvent", json_boolean(r->management))
-         && set_str(o, "eventCategory", r->management ? "Management" : "Data");
+    ok = ok && put(o, "additionalEventData", additional(r, seq, hash)) &&
+         set_str(o, "eventID", r->event_id) && put(o, "readOnly", json_boolean(r->read_only)) &&
+         put(o, "resources", resources(r)) &&
+         set_str(o, "eventType", p11kms_audit_cloudtrail_event_type(r->event_type)) &&
+         put(o, "managementEvent", json_boolean(r->management)) &&
+         set_str(o, "eventCategory", r->management ? "Management" : "Data");
     if (!ok) {
         json_decref(o);
         o = NULL;

@@ -74,7 +74,7 @@ int tde_fail_kms(p11kms_tde_error *err, const char *what, const p11kms_client_km
     if (err == NULL)
         return 0;
     tde_fail(err, rc_of_exception(ex), "%s: %s%s%s", what, ex, ex[0] ? ": " : "",
-                    msg != NULL ? msg : "");
+             msg != NULL ? msg : "");
     snprintf(err->kms_exception, sizeof(err->kms_exception), "%s", ex);
     return 0;
 }

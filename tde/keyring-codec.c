@@ -22,8 +22,8 @@ static const char mac_info[] = "p11kms-tde keyring mac v1";
 int tde_kr_mac_key(const unsigned char *dek1, unsigned char mac_key[32])
 {
     return p11kms_crypto_hkdf_sha256(NULL, 0, dek1, P11KMS_TDE_KEY_LEN,
-                                     (const unsigned char *)mac_info, sizeof(mac_info) - 1,
-                                     mac_key, 32);
+                                     (const unsigned char *)mac_info, sizeof(mac_info) - 1, mac_key,
+                                     32);
 }
 
 json_t *tde_kr_context(const unsigned char id[P11KMS_TDE_ID_LEN], uint32_t version)
@@ -61,7 +61,7 @@ static void encode_body(p11kms_buf *b, const tde_kr_doc *doc)
 }
 
 int tde_kr_encode(const tde_kr_doc *doc, const unsigned char *mac_key, unsigned char **out,
-                         size_t *outlen, p11kms_tde_error *err)
+                  size_t *outlen, p11kms_tde_error *err)
 {
     p11kms_buf b = P11KMS_BUF_INIT;
     unsigned char mac[TDE_KR_MAC_LEN];
@@ -100,12 +100,12 @@ static int decode_header(p11kms_reader *r, tde_kr_doc *doc, p11kms_tde_error *er
         return corrupt(err, "truncated header");
     if (v[0] != 0 || v[1] > TDE_KR_FORMAT)
         return tde_fail(err, P11KMS_TDE_ERR_TOO_NEW, "keyring format %u is newer than %u",
-                               (unsigned)v[0] << 8 | v[1], TDE_KR_FORMAT);
+                        (unsigned)v[0] << 8 | v[1], TDE_KR_FORMAT);
     if (v[1] != TDE_KR_FORMAT || v[2] != 0 || v[3] != 0)
         return corrupt(err, "unknown format version or flags");
     if (!p11kms_reader_get_copy(r, doc->id, P11KMS_TDE_ID_LEN) ||
-        !p11kms_reader_get_lp(r, &cmk, &cmklen) || cmklen == 0 ||
-        cmklen >= sizeof(doc->cmk_id) || memchr(cmk, 0, cmklen) != NULL)
+        !p11kms_reader_get_lp(r, &cmk, &cmklen) || cmklen == 0 || cmklen >= sizeof(doc->cmk_id) ||
+        memchr(cmk, 0, cmklen) != NULL)
         return corrupt(err, "bad CMK id");
     memcpy(doc->cmk_id, cmk, cmklen);
     doc->cmk_id[cmklen] = '\0';
@@ -129,8 +129,7 @@ static int decode_dek(p11kms_reader *r, uint32_t want, tde_dek *d, p11kms_tde_er
     return 1;
 }
 
-int tde_kr_decode(const unsigned char *in, size_t len, tde_kr_doc *doc,
-                         p11kms_tde_error *err)
+int tde_kr_decode(const unsigned char *in, size_t len, tde_kr_doc *doc, p11kms_tde_error *err)
 {
     p11kms_reader r;
     uint32_t n = 0;
@@ -161,7 +160,7 @@ fail:
 }
 
 int tde_kr_verify_mac(const unsigned char *in, size_t len, const unsigned char *mac_key,
-                             p11kms_tde_error *err)
+                      p11kms_tde_error *err)
 {
     if (len < TDE_KR_MAC_LEN ||
         !p11kms_crypto_hmac_verify(P11KMS_MD_SHA256, mac_key, 32, in, len - TDE_KR_MAC_LEN,

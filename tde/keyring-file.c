@@ -25,8 +25,8 @@
 static int io_fail(p11kms_tde_error *err, const char *what, const char *path)
 {
     int e = errno;
-    return tde_fail(err, e == ENOENT ? P11KMS_TDE_ERR_NOTFOUND : P11KMS_TDE_ERR_IO,
-                           "%s %s: %s", what, path, strerror(e));
+    return tde_fail(err, e == ENOENT ? P11KMS_TDE_ERR_NOTFOUND : P11KMS_TDE_ERR_IO, "%s %s: %s",
+                    what, path, strerror(e));
 }
 
 static int read_all(int fd, unsigned char *buf, size_t len)
@@ -43,8 +43,7 @@ static int read_all(int fd, unsigned char *buf, size_t len)
     return 1;
 }
 
-int tde_file_read(const char *path, unsigned char **out, size_t *len,
-                         p11kms_tde_error *err)
+int tde_file_read(const char *path, unsigned char **out, size_t *len, p11kms_tde_error *err)
 {
     unsigned char *buf = NULL;
     struct stat st;
@@ -55,7 +54,7 @@ int tde_file_read(const char *path, unsigned char **out, size_t *len,
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         st.st_size > (off_t)TDE_KR_MAX_FILE) {
         tde_fail(err, P11KMS_TDE_ERR_CORRUPT, "keyring %s: not a regular file of a valid size",
-                        path);
+                 path);
         goto done;
     }
     buf = malloc((size_t)st.st_size);
@@ -127,8 +126,7 @@ static char *temp_name(const char *path)
     return t;
 }
 
-int tde_file_replace(const char *path, const unsigned char *data, size_t len,
-                            p11kms_tde_error *err)
+int tde_file_replace(const char *path, const unsigned char *data, size_t len, p11kms_tde_error *err)
 {
     char *tmp = temp_name(path);
     int fd = -1, ok = 0;
@@ -148,8 +146,8 @@ int tde_file_replace(const char *path, const unsigned char *data, size_t len,
         io_fail(err, "cannot replace keyring", path);
         goto done;
     }
-    ok = fsync_dir(path) || tde_fail(err, P11KMS_TDE_ERR_IO, "cannot fsync the directory of %s",
-                                            path);
+    ok = fsync_dir(path) ||
+         tde_fail(err, P11KMS_TDE_ERR_IO, "cannot fsync the directory of %s", path);
 done:
     if (fd >= 0)
         close(fd);

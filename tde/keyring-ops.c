@@ -48,8 +48,7 @@ done:
     return ok;
 }
 
-int tde_dek_new(p11kms_tde_keyring *kr, uint32_t version, tde_dek *d,
-                       p11kms_tde_error *err)
+int tde_dek_new(p11kms_tde_keyring *kr, uint32_t version, tde_dek *d, p11kms_tde_error *err)
 {
     json_t *ctx = tde_kr_context(kr->doc.id, version);
     p11kms_client_kms_result res = {0};
@@ -59,9 +58,8 @@ int tde_dek_new(p11kms_tde_keyring *kr, uint32_t version, tde_dek *d,
     memset(d, 0, sizeof(*d));
     d->version = version;
     d->created_ms = p11kms_time_now_ms();
-    if (ctx == NULL ||
-        !p11kms_client_kms_generate_data_key_without_plaintext(&kr->session.kms, kr->doc.cmk_id,
-                                                               "AES_256", 0, ctx, &res, &ke)) {
+    if (ctx == NULL || !p11kms_client_kms_generate_data_key_without_plaintext(
+                           &kr->session.kms, kr->doc.cmk_id, "AES_256", 0, ctx, &res, &ke)) {
         tde_fail_kms(err, "cannot generate a DEK", ctx ? &ke : NULL);
         goto done;
     }
@@ -94,8 +92,8 @@ static int unchanged(p11kms_tde_keyring *kr, p11kms_tde_error *err)
         return 0;
     same = len == kr->file_len && memcmp(now, kr->file, len) == 0;
     free(now);
-    return same || tde_fail(err, P11KMS_TDE_ERR_CONFLICT,
-                                   "keyring %s changed on disk; reopen it", kr->path);
+    return same || tde_fail(err, P11KMS_TDE_ERR_CONFLICT, "keyring %s changed on disk; reopen it",
+                            kr->path);
 }
 
 /* Append a new DEK version to the document (not yet saved). */
@@ -137,17 +135,17 @@ int p11kms_tde_add_version(p11kms_tde_keyring *kr, uint32_t *version, p11kms_tde
 }
 
 /* ReEncrypt one blob under the CMK's newest version; *out malloc'd. */
-static int reencrypt(p11kms_tde_keyring *kr, const tde_dek *d, unsigned char **out,
-                     size_t *outlen, p11kms_tde_error *err)
+static int reencrypt(p11kms_tde_keyring *kr, const tde_dek *d, unsigned char **out, size_t *outlen,
+                     p11kms_tde_error *err)
 {
     json_t *ctx = tde_kr_context(kr->doc.id, d->version);
     p11kms_client_kms_result res = {0};
     p11kms_client_kms_error ke;
     int ok = 0;
 
-    if (ctx == NULL || !p11kms_client_kms_re_encrypt(&kr->session.kms, d->blob, d->blob_len,
-                                                     kr->doc.cmk_id, ctx, kr->doc.cmk_id, ctx,
-                                                     &res, &ke)) {
+    if (ctx == NULL ||
+        !p11kms_client_kms_re_encrypt(&kr->session.kms, d->blob, d->blob_len, kr->doc.cmk_id, ctx,
+                                      kr->doc.cmk_id, ctx, &res, &ke)) {
         tde_fail_kms(err, "cannot rewrap a DEK", ctx ? &ke : NULL);
         goto done;
     }

@@ -146,8 +146,7 @@ int p11kms_tde_key(const p11kms_tde_keyring *kr, uint32_t version, const unsigne
 {
     if (kr == NULL || key == NULL || version == 0 || version > kr->doc.ndeks ||
         kr->doc.deks[version - 1].key == NULL)
-        return tde_fail(err, P11KMS_TDE_ERR_NOTFOUND, "no DEK version %u",
-                               (unsigned)version);
+        return tde_fail(err, P11KMS_TDE_ERR_NOTFOUND, "no DEK version %u", (unsigned)version);
     *key = kr->doc.deks[version - 1].key;
     return 1;
 }

@@ -81,11 +81,11 @@ static const unsigned char *derive_locked(uint32_t id, uint32_t version)
     for (int i = 0; i < 4; i++)
         info[sizeof(INFO_PREFIX) - 1 + i] = (unsigned char)(id >> (24 - 8 * i));
     key = p11kms_secmem_alloc(MDB_KEY_LEN);
-    if (key == NULL || !p11kms_crypto_hkdf_sha256(g.salt, sizeof(g.salt), g.deks[version - 1],
-                                                  MDB_KEY_LEN, info, sizeof(info), key,
-                                                  MDB_KEY_LEN))
+    if (key == NULL ||
+        !p11kms_crypto_hkdf_sha256(g.salt, sizeof(g.salt), g.deks[version - 1], MDB_KEY_LEN, info,
+                                   sizeof(info), key, MDB_KEY_LEN))
         goto done;
-    g.keys[g.nkeys++] = (derived_key){ id, version, key };
+    g.keys[g.nkeys++] = (derived_key){id, version, key};
     ret = key;
     key = NULL;
 done:

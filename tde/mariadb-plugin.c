@@ -33,7 +33,7 @@
 #include "tde/mariadb-ring.h"
 #include "tde/mariadb-watch.h"
 
-#define PLUGIN_NAME "p11kms_key_management"
+#define PLUGIN_NAME           "p11kms_key_management"
 #define ER_UNKNOWN_ERROR_CODE 1105u /* mysqld_error.h ER_UNKNOWN_ERROR */
 
 /*
@@ -56,7 +56,7 @@ static int g_rotate_key;
 
 void mdb_log(mdb_log_level level, const char *fmt, ...)
 {
-    static const unsigned long flags[] = { 0, ME_WARNING, ME_NOTE };
+    static const unsigned long flags[] = {0, ME_WARNING, ME_NOTE};
     char line[1024];
     va_list ap;
 
@@ -81,10 +81,14 @@ static unsigned int get_key(unsigned int key_id, unsigned int version, unsigned 
                             unsigned int *key_length)
 {
     switch (mdb_keys_get(key_id, version, key, key_length)) {
-    case MDB_KEYS_OK: return 0;
-    case MDB_KEYS_TOO_SMALL: return ENCRYPTION_KEY_BUFFER_TOO_SMALL;
-    case MDB_KEYS_NO_VERSION: return ENCRYPTION_KEY_VERSION_INVALID;
-    case MDB_KEYS_FAILED: break;
+    case MDB_KEYS_OK:
+        return 0;
+    case MDB_KEYS_TOO_SMALL:
+        return ENCRYPTION_KEY_BUFFER_TOO_SMALL;
+    case MDB_KEYS_NO_VERSION:
+        return ENCRYPTION_KEY_VERSION_INVALID;
+    case MDB_KEYS_FAILED:
+        break;
     }
     mdb_log(MDB_LOG_ERROR, "cannot derive key %u version %u (out of protected memory)", key_id,
             version);
@@ -92,10 +96,14 @@ static unsigned int get_key(unsigned int key_id, unsigned int version, unsigned 
 }
 
 /* NULL encryption functions: the server's default (AES-CBC, my_crypt). */
-static struct st_mariadb_encryption g_encryption = {
-    MariaDB_ENCRYPTION_INTERFACE_VERSION, get_latest_key_version, get_key, NULL, NULL, NULL, NULL,
-    NULL
-};
+static struct st_mariadb_encryption g_encryption = {MariaDB_ENCRYPTION_INTERFACE_VERSION,
+                                                    get_latest_key_version,
+                                                    get_key,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL};
 
 /* ---- system variables ---------------------------------------------------- */
 
@@ -108,7 +116,7 @@ static struct st_mariadb_encryption g_encryption = {
 static int check_rotate(MYSQL_THD thd, struct st_mysql_sys_var *var, void *save,
                         struct st_mysql_value *value)
 {
-    mdb_ring_msg msg = { { 0 } };
+    mdb_ring_msg msg = {{0}};
     long long id = 0;
     uint32_t version = 0;
 
@@ -119,8 +127,8 @@ static int check_rotate(MYSQL_THD thd, struct st_mysql_sys_var *var, void *save,
         return 1;
     }
     if (!mdb_ring_rotate(&version, &msg)) {
-        my_printf_error(ER_UNKNOWN_ERROR_CODE, PLUGIN_NAME ": rotation failed: %s",
-                        ME_ERROR_LOG, msg.text);
+        my_printf_error(ER_UNKNOWN_ERROR_CODE, PLUGIN_NAME ": rotation failed: %s", ME_ERROR_LOG,
+                        msg.text);
         return 1;
     }
     mdb_log(MDB_LOG_NOTE, "key rotation requested: key version %u added", (unsigned)version);
@@ -147,8 +155,7 @@ static MYSQL_SYSVAR_BOOL(create_keyring, g_create, PLUGIN_VAR_READONLY | PLUGIN_
                          "create the keyring when it does not exist (first start only; "
                          "otherwise a missing keyring stops the server)",
                          NULL, NULL, 0);
-static MYSQL_SYSVAR_UINT(cmk_check_interval, g_cmk_check,
-                         PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
+static MYSQL_SYSVAR_UINT(cmk_check_interval, g_cmk_check, PLUGIN_VAR_READONLY | PLUGIN_VAR_RQCMDARG,
                          "seconds between checks for a CMK rotation (0: never), which rewraps "
                          "the keyring and adds a key version",
                          NULL, NULL, 300, 0, 86400, 1);
@@ -157,12 +164,14 @@ static MYSQL_SYSVAR_INT(rotate_key, g_rotate_key, PLUGIN_VAR_RQCMDARG,
                         "shares the keyring's versions, so all rotate",
                         check_rotate, NULL, 0, -1, INT_MAX, 1);
 
-static struct st_mysql_sys_var *g_sysvars[] = {
-    MYSQL_SYSVAR(module),         MYSQL_SYSVAR(keyring),
-    MYSQL_SYSVAR(cmk),            MYSQL_SYSVAR(pin),
-    MYSQL_SYSVAR(create_keyring), MYSQL_SYSVAR(cmk_check_interval),
-    MYSQL_SYSVAR(rotate_key),     NULL
-};
+static struct st_mysql_sys_var *g_sysvars[] = {MYSQL_SYSVAR(module),
+                                               MYSQL_SYSVAR(keyring),
+                                               MYSQL_SYSVAR(cmk),
+                                               MYSQL_SYSVAR(pin),
+                                               MYSQL_SYSVAR(create_keyring),
+                                               MYSQL_SYSVAR(cmk_check_interval),
+                                               MYSQL_SYSVAR(rotate_key),
+                                               NULL};
 
 /* SHOW STATUS LIKE 'p11kms_key_management_key_version'. */
 static int show_version(MYSQL_THD thd, struct st_mysql_show_var *var, void *buf,
@@ -178,15 +187,14 @@ static int show_version(MYSQL_THD thd, struct st_mysql_show_var *var, void *buf,
 }
 
 static struct st_mysql_show_var g_status[] = {
-    { PLUGIN_NAME "_key_version", (void *)&show_version, SHOW_FUNC }, { NULL, NULL, 0 }
-};
+    {PLUGIN_NAME "_key_version", (void *)&show_version, SHOW_FUNC}, {NULL, NULL, 0}};
 
 /* ---- init / deinit ------------------------------------------------------- */
 
 static int plugin_init(void *p)
 {
-    mdb_ring_config cfg = { g_module, g_keyring, g_cmk, g_pin, g_create };
-    mdb_ring_msg msg = { { 0 } };
+    mdb_ring_config cfg = {g_module, g_keyring, g_cmk, g_pin, g_create};
+    mdb_ring_msg msg = {{0}};
 
     (void)p;
     if (!mdb_ring_start(&cfg, &msg)) {
@@ -226,7 +234,7 @@ maria_declare_plugin(p11kms_key_management)
     g_status,
     g_sysvars,
     PACKAGE_VERSION,
-    MariaDB_PLUGIN_MATURITY_BETA
+    MariaDB_PLUGIN_MATURITY_GAMMA
 }
 maria_declare_plugin_end;
 /* clang-format on */

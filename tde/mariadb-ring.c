@@ -23,7 +23,7 @@
 #include "tde/mariadb-ring.h"
 
 /* Keys derived at publication: InnoDB/binlog (1) and temporary files (2). */
-static const uint32_t g_system_ids[] = { 1, 2 };
+static const uint32_t g_system_ids[] = {1, 2};
 
 static struct {
     pthread_mutex_t mutex;
@@ -32,7 +32,7 @@ static struct {
     p11kms_client_kms kms; /* our session for DescribeKey */
     int session_open;
     uint32_t cmk_version; /* 0: unknown */
-} g = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+} g = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static int fail(mdb_ring_msg *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -79,7 +79,7 @@ done:
 
 static int open_keyring(p11kms_tde_keyring **kr, int create, mdb_ring_msg *msg)
 {
-    p11kms_tde_options opt = { 0 };
+    p11kms_tde_options opt = {0};
     p11kms_tde_error e;
 
     opt.module = g.cfg.module;
@@ -91,16 +91,16 @@ static int open_keyring(p11kms_tde_keyring **kr, int create, mdb_ring_msg *msg)
         return 1;
     if (e.rc == P11KMS_TDE_ERR_NOTFOUND && !create)
         return fail(msg,
-                    "cannot open keyring %s: %s (set p11kms_key_management_create_keyring=ON "
-                    "for the first start only)",
-                    g.cfg.keyring, e.message);
+                    "%s (set p11kms_key_management_create_keyring=ON for the first start "
+                    "only)",
+                    e.message);
     return tde_fail(msg, "cannot open keyring", &e);
 }
 
 /* Our own session on the module the keyring loaded, for DescribeKey. */
 static int open_session(mdb_ring_msg *msg)
 {
-    p11kms_client_err ce = { { 0 }, 0 };
+    p11kms_client_err ce = {{0}, 0};
     CK_SLOT_ID slot;
 
     if (!p11kms_client_module_load(g.cfg.module, &g.kms.mod, &ce))
@@ -115,7 +115,7 @@ static int open_session(mdb_ring_msg *msg)
 /* KeyMetadata.CurrentKeyVersion of the keyring's CMK. */
 static int cmk_version(uint32_t *version, mdb_ring_msg *msg)
 {
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     p11kms_client_kms_error ke;
     json_int_t v;
     int ok = 0;

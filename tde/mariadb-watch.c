@@ -21,11 +21,11 @@ static struct {
     pthread_t thread;
     int running, stop, failing;
     unsigned interval_s;
-} g = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+} g = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static void check_once(void)
 {
-    mdb_ring_msg msg = { { 0 } };
+    mdb_ring_msg msg = {{0}};
     uint32_t version = 0;
     int rotated = 0;
 

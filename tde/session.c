@@ -92,7 +92,8 @@ void tde_session_close(tde_session *s)
 /* KeyMetadata.KeyId of a DescribeKey/CreateKey response. */
 static int key_id_of(const json_t *resp, char *key_id, size_t size)
 {
-    const char *id = json_string_value(json_object_get(json_object_get(resp, "KeyMetadata"), "KeyId"));
+    const char *id =
+        json_string_value(json_object_get(json_object_get(resp, "KeyMetadata"), "KeyId"));
     if (id == NULL || strlen(id) >= size)
         return 0;
     snprintf(key_id, size, "%s", id);
@@ -119,8 +120,8 @@ static int create_service_key(tde_session *s, const char *alias, char *key_id, s
     return ok;
 }
 
-int tde_session_cmk(tde_session *s, const p11kms_tde_options *opt, char *key_id,
-                           size_t size, p11kms_tde_error *err)
+int tde_session_cmk(tde_session *s, const p11kms_tde_options *opt, char *key_id, size_t size,
+                    p11kms_tde_error *err)
 {
     p11kms_client_kms_result res = {0};
     p11kms_client_kms_error ke;

@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
-#include "common/crypto.h"
 #include "tde/sqlite-vfs.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -211,7 +211,8 @@ int tde_db_learn_page1(tde_db *db, const unsigned char *page, int amt)
         }
         db->mode = m;
     }
-    if (!db->have_id && !(db->have_id = p11kms_crypto_random(db->file_id, sizeof(db->file_id))))
+    if (!db->have_id && !(db->have_id = getrandom(db->file_id, sizeof(db->file_id), 0) ==
+                                        (ssize_t)sizeof(db->file_id)))
         goto done;
     ok = db->mode != TDE_MODE_GCM || reserve >= TDE_SQL_TRAILER;
     if (ok)

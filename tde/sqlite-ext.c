@@ -27,8 +27,8 @@ static tde_file *main_file(sqlite3 *db)
 
     if (sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs) != SQLITE_OK ||
         vfs != tde_vfs_self() ||
-        sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
-        f == NULL || f->pMethods != &tde_io_methods)
+        sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+        f->pMethods != &tde_io_methods)
         return NULL;
     return (tde_file *)f;
 }
@@ -55,11 +55,11 @@ static void rekey_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static int add_functions(sqlite3 *db)
 {
-    int rc = sqlite3_create_function(db, "p11kms_rekey", 0, SQLITE_UTF8, NULL, rekey_fn, NULL,
-                                     NULL);
+    int rc =
+        sqlite3_create_function(db, "p11kms_rekey", 0, SQLITE_UTF8, NULL, rekey_fn, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(db, "p11kms_rekey", 1, SQLITE_UTF8, NULL, rekey_fn, NULL,
-                                     NULL);
+        rc =
+            sqlite3_create_function(db, "p11kms_rekey", 1, SQLITE_UTF8, NULL, rekey_fn, NULL, NULL);
     return rc;
 }
 

@@ -50,8 +50,8 @@ static int main_read(tde_file *f, void *out, int amt, sqlite3_int64 off)
     if (off + amt > base + psz || (page = malloc(psz)) == NULL)
         return SQLITE_IOERR_READ;
     rc = f->real->pMethods->xRead(f->real, page, (int)psz, base);
-    if (rc == SQLITE_OK && !tde_page_decrypt(f->db, 'D', (uint64_t)pgno, (uint32_t)pgno, page,
-                                             page, psz)) {
+    if (rc == SQLITE_OK &&
+        !tde_page_decrypt(f->db, 'D', (uint64_t)pgno, (uint32_t)pgno, page, page, psz)) {
         tde_vfs_report("%s: page %lld failed authentication (corrupt or tampered)", f->db->name,
                        (long long)pgno);
         rc = SQLITE_IOERR_DATA;
@@ -330,8 +330,23 @@ static int x_shm_unmap(sqlite3_file *f, int del)
 /* Version 2: WAL shared memory, but no xFetch, so SQLite never memory-maps
  * (and so never reads ciphertext directly). */
 const sqlite3_io_methods tde_io_methods = {
-    2,           x_close,          x_read,          x_write,      x_truncate,
-    x_sync,      x_file_size,      x_lock,          x_unlock,     x_check_reserved,
-    x_file_control, x_sector_size, x_device_chars,  x_shm_map,    x_shm_lock,
-    x_shm_barrier, x_shm_unmap,    NULL,            NULL,
+    2,
+    x_close,
+    x_read,
+    x_write,
+    x_truncate,
+    x_sync,
+    x_file_size,
+    x_lock,
+    x_unlock,
+    x_check_reserved,
+    x_file_control,
+    x_sector_size,
+    x_device_chars,
+    x_shm_map,
+    x_shm_lock,
+    x_shm_barrier,
+    x_shm_unmap,
+    NULL,
+    NULL,
 };

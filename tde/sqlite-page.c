@@ -122,10 +122,11 @@ int tde_page_decrypt(tde_db *db, char kind, uint64_t where, uint32_t pgno, const
         memmove(out + TDE_SQL_CLEAR_FROM, in + TDE_SQL_CLEAR_FROM, 8);
     if (db->mode == TDE_MODE_XTS) {
         c = tde_db_cipher(db, db->xts_version, NULL);
-        ok = c != NULL && p11kms_tde_xts_decrypt(c, xts_tweak(kind, where), in + start,
-                                                 psz - start, out + start);
+        ok = c != NULL && p11kms_tde_xts_decrypt(c, xts_tweak(kind, where), in + start, psz - start,
+                                                 out + start);
     } else {
-        ok = db->mode == TDE_MODE_GCM && psz >= 512 && gcm_open(db, kind, where, start, in, out, psz);
+        ok = db->mode == TDE_MODE_GCM && psz >= 512 &&
+             gcm_open(db, kind, where, start, in, out, psz);
     }
     if (ok && start)
         memcpy(out, plain_magic, sizeof(plain_magic));

@@ -13,10 +13,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <openssl/crypto.h>
 
-#include "common/crypto.h"
 #include "tde/sqlite-vfs.h"
 
 #define UNIT 512
@@ -24,7 +24,7 @@
 int tde_file_init_temp(tde_file *f)
 {
     unsigned char key[96];
-    int ok = p11kms_crypto_random(key, sizeof(key)) &&
+    int ok = getrandom(key, sizeof(key), 0) == (ssize_t)sizeof(key) &&
              p11kms_tde_page_cipher_raw(key, key + 64, &f->eph, NULL);
 
     OPENSSL_cleanse(key, sizeof(key));

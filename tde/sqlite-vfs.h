@@ -21,12 +21,12 @@
 
 SQLITE_EXTENSION_INIT3
 
-#define TDE_VFS_NAME       "p11kms"
-#define TDE_SQL_MAGIC      "P1KS"
-#define TDE_SQL_FORMAT     1
-#define TDE_SQL_TRAILER    44 /* DEK version 4 + nonce 24 + tag 16 */
-#define TDE_SQL_CLEAR_FROM 16 /* header bytes 16..23 stay in the clear */
-#define TDE_SQL_CLEAR_TO   24
+#define TDE_VFS_NAME        "p11kms"
+#define TDE_SQL_MAGIC       "P1KS"
+#define TDE_SQL_FORMAT      1
+#define TDE_SQL_TRAILER     44 /* DEK version 4 + P11KMS_TDE_GCM_TRAILER (nonce 24 + tag 16) */
+#define TDE_SQL_CLEAR_FROM  16 /* header bytes 16..23 stay in the clear */
+#define TDE_SQL_CLEAR_TO    24
 #define TDE_SQL_PLAIN_MAGIC "SQLite format 3"
 
 typedef enum tde_mode { TDE_MODE_PENDING = 0, TDE_MODE_XTS = 'X', TDE_MODE_GCM = 'G' } tde_mode;
@@ -34,17 +34,17 @@ typedef enum tde_mode { TDE_MODE_PENDING = 0, TDE_MODE_XTS = 'X', TDE_MODE_GCM =
 /* One open database (shared by its connections, journal and WAL). */
 typedef struct tde_db {
     struct tde_db *next;
-    char *name;                   /* database path as SQLite names it */
+    char *name; /* database path as SQLite names it */
     int refs;
     pthread_mutex_t lock;
     p11kms_tde_keyring *kr;
     p11kms_tde_page_cipher **ciphers; /* index = DEK version - 1 */
     uint32_t nciphers;
     tde_mode mode;
-    tde_mode want;                /* URI mode=, PENDING = choose from reserve bytes */
-    uint32_t page_size;           /* 0 until known */
-    uint32_t xts_version;         /* DEK version of an XTS database */
-    unsigned char file_id[8];     /* header bytes 8..15 */
+    tde_mode want;            /* URI mode=, PENDING = choose from reserve bytes */
+    uint32_t page_size;       /* 0 until known */
+    uint32_t xts_version;     /* DEK version of an XTS database */
+    unsigned char file_id[8]; /* header bytes 8..15 */
     int have_id;
 } tde_db;
 
@@ -66,13 +66,13 @@ typedef enum tde_kind { TDE_F_MAIN, TDE_F_JOURNAL, TDE_F_WAL, TDE_F_TEMP, TDE_F_
 
 typedef struct tde_file {
     sqlite3_file base;
-    sqlite3_file *real;            /* the unix VFS's file, allocated right after */
+    sqlite3_file *real; /* the unix VFS's file, allocated right after */
     tde_kind kind;
-    tde_db *db;                    /* MAIN, JOURNAL, WAL */
-    p11kms_tde_page_cipher *eph;   /* TEMP: a random key that dies with the file */
-    sqlite3_int64 logical_size;    /* TEMP: size without the 16-byte padding */
-    uint32_t wal_pgno;             /* WAL: page number of the last frame header */
-    uint32_t wal_page_size;        /* WAL: page size from the WAL header */
+    tde_db *db;                  /* MAIN, JOURNAL, WAL */
+    p11kms_tde_page_cipher *eph; /* TEMP: a random key that dies with the file */
+    sqlite3_int64 logical_size;  /* TEMP: size without the 16-byte padding */
+    uint32_t wal_pgno;           /* WAL: page number of the last frame header */
+    uint32_t wal_page_size;      /* WAL: page size from the WAL header */
 } tde_file;
 
 extern const sqlite3_io_methods tde_io_methods;

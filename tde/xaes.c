@@ -49,8 +49,7 @@ int tde_xaes_prepare(p11kms_tde_page_cipher *c)
 }
 
 /* Kx = AES_K(M1 ^ K1) || AES_K(M2 ^ K1), Mi = 0x00 || i || "X" || 0x00 || N[:12]. */
-static int derive(const p11kms_tde_page_cipher *c, const unsigned char *nonce,
-                  unsigned char kx[32])
+static int derive(const p11kms_tde_page_cipher *c, const unsigned char *nonce, unsigned char kx[32])
 {
     unsigned char m[16];
     int ok = 1;

@@ -98,7 +98,8 @@ static json_t *context_json(const char *text, char *err, size_t errlen)
         snprintf(err, errlen, "encryption context: not a JSON object");
         goto bad;
     }
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         if (!json_is_string(v) || k[0] == '\0') {
             snprintf(err, errlen, "encryption context: key '%s' needs a string value and a name",
                      k);
@@ -230,7 +231,8 @@ static json_t *project(json_t *arr, const char *rest, char *err, size_t errlen)
     size_t i;
     if (!json_is_array(arr))
         return json_null();
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         json_t *r = *rest ? query_at(e, rest, err, errlen) : json_incref(e);
         if (r == NULL) {
             json_decref(out);

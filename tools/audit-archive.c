@@ -82,8 +82,8 @@ static int parse_cut(audit_cli *a, int64_t *before, int *nothing)
 
 static int nothing_to_do(audit_cli *a, const char *why)
 {
-    return tool_emit(&a->t, json_pack("{s:I, s:s}", "ArchivedThroughSeq", (json_int_t)0,
-                                      "Reason", why));
+    return tool_emit(&a->t,
+                     json_pack("{s:I, s:s}", "ArchivedThroughSeq", (json_int_t)0, "Reason", why));
 }
 
 /* Export through seal->seq into dir and check that dir covers [first, seq]. */
@@ -96,8 +96,10 @@ static int export_checked(audit_cli *a, const char *dir, uint64_t first, uint64_
     if (code != TOOL_EXIT_OK)
         return code;
     if (audit_verify_dir(dir, NULL, es, problem, sizeof(problem)) != 1)
-        return tool_fail(&a->t, TOOL_EXIT_VERIFY, "audit archive: the export does not verify, "
-                                                  "nothing pruned: %s", problem);
+        return tool_fail(&a->t, TOOL_EXIT_VERIFY,
+                         "audit archive: the export does not verify, "
+                         "nothing pruned: %s",
+                         problem);
     if (es->first_seq > first || es->last_seq < upto)
         return tool_fail(&a->t, TOOL_EXIT_ERROR,
                          "audit archive: %s holds records %llu..%llu, not %llu..%llu: "
@@ -107,46 +109,74 @@ static int export_checked(audit_cli *a, const char *dir, uint64_t first, uint64_
     return TOOL_EXIT_OK;
 }
 
+/* Steps 1-2 (seal, find the cut): *seal zeroed when there is nothing to
+ * archive (why says so).  Returns an exit code. */
+static int plan(audit_cli *a, p11kms_audit_seal *seal, uint64_t *first, const char **why)
+{
+    int64_t before = 0;
+    uint64_t cut = 0;
+    p11kms_store_rc rc;
+    int nothing = 0, code = TOOL_EXIT_OK;
+
+    memset(seal, 0, sizeof(*seal));
+    *why = NULL;
+    if (!parse_cut(a, &before, &nothing)) {
+        code = TOOL_EXIT_USAGE;
+        goto done;
+    }
+    if (nothing) {
+        *why = "retention-days is not set";
+        goto done;
+    }
+    rc = p11kms_store_audit_seal(a->st, NULL);
+    if (rc == P11KMS_STORE_NOTFOUND) {
+        *why = "the audit trail is empty";
+        goto done;
+    }
+    if (rc == P11KMS_STORE_OK)
+        rc = find_cut(a, before, &cut, first);
+    if (rc == P11KMS_STORE_OK)
+        rc = last_seal_upto(a, cut ? cut - 1 : UINT64_MAX, seal);
+    if (rc != P11KMS_STORE_OK)
+        code = audit_store_fail(a, rc, "audit archive");
+    else if (seal->seq == 0 || seal->seq < *first)
+        *why = "no sealed record older than the cut";
+done:
+    return code;
+}
+
 int audit_cmd_archive(audit_cli *a)
 {
-    const char *dir = tool_arg(&a->t.args, "output-dir");
-    int64_t before = 0;
-    uint64_t cut = 0, first = 0;
+    const char *dir = tool_arg(&a->t.args, "output-dir"), *why = NULL;
+    uint64_t first = 0;
     p11kms_audit_seal seal;
     audit_export_stats es;
     char anchor[P11KMS_AUDIT_ANCHOR_STR_SIZE];
     p11kms_audit_anchor cp;
     p11kms_store_rc rc;
-    int nothing = 0, code = audit_open(a, 1, 1);
+    int code = audit_open(a, 1, 1);
 
-    if (code != TOOL_EXIT_OK)
-        return code;
-    if (!parse_cut(a, &before, &nothing))
-        return TOOL_EXIT_USAGE;
-    if (nothing)
-        return nothing_to_do(a, "retention-days is not set");
-    rc = p11kms_store_audit_seal(a->st, NULL);
-    if (rc == P11KMS_STORE_NOTFOUND)
-        return nothing_to_do(a, "the audit trail is empty");
-    if (rc == P11KMS_STORE_OK)
-        rc = find_cut(a, before, &cut, &first);
-    if (rc == P11KMS_STORE_OK)
-        rc = last_seal_upto(a, cut ? cut - 1 : UINT64_MAX, &seal);
-    if (rc != P11KMS_STORE_OK)
-        return audit_store_fail(a, rc, "audit archive");
-    if (seal.seq == 0 || seal.seq < first)
-        return nothing_to_do(a, "no sealed record older than the cut");
+    if (code == TOOL_EXIT_OK)
+        code = plan(a, &seal, &first, &why);
+    if (code != TOOL_EXIT_OK || why != NULL) {
+        code = code == TOOL_EXIT_OK ? nothing_to_do(a, why) : code;
+        goto done;
+    }
     code = export_checked(a, dir, first, seal.seq, &es);
     if (code != TOOL_EXIT_OK)
-        return code;
+        goto done;
     rc = p11kms_store_audit_prune(a->st, seal.seq);
-    if (rc != P11KMS_STORE_OK)
-        return audit_store_fail(a, rc, "audit archive: prune");
+    if (rc != P11KMS_STORE_OK) {
+        code = audit_store_fail(a, rc, "audit archive: prune");
+        goto done;
+    }
     cp.seq = seal.seq;
     memcpy(cp.hash, seal.hash, sizeof(cp.hash));
     p11kms_audit_anchor_format(&cp, anchor);
-    return tool_emit(&a->t, json_pack("{s:I, s:I, s:s, s:o}", "ArchivedThroughSeq",
-                                      (json_int_t)seal.seq, "PrunedRecords",
-                                      (json_int_t)(seal.seq - first + 1), "Checkpoint", anchor,
-                                      "Export", audit_export_stats_json(&es, dir)));
+    code = tool_emit(&a->t,
+                     json_pack("{s:I, s:I, s:s, s:o}", "ArchivedThroughSeq", (json_int_t)seal.seq,
+                               "PrunedRecords", (json_int_t)(seal.seq - first + 1), "Checkpoint",
+                               anchor, "Export", audit_export_stats_json(&es, dir)));
+done:
+    return code;
 }

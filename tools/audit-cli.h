@@ -87,8 +87,8 @@ typedef struct audit_export_stats {
 /* Exports the records with seq in [from_seq, upto_seq] (0 = unbounded) and
  * event times in [since, until) (0 = unbounded) into dir, continuing the
  * digest chain found there.  Returns an exit code. */
-int audit_export_dir(audit_cli *a, const char *dir, int64_t since, int64_t until,
-                     uint64_t upto_seq, audit_export_stats *out);
+int audit_export_dir(audit_cli *a, const char *dir, int64_t since, int64_t until, uint64_t upto_seq,
+                     audit_export_stats *out);
 
 /* The result object of export and archive. */
 json_t *audit_export_stats_json(const audit_export_stats *s, const char *dir);

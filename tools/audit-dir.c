@@ -159,17 +159,17 @@ int audit_digest_load(const char *dir, const char *name, audit_digest *d, char *
 
     memset(d, 0, sizeof(*d));
     d->name = strdup(name);
-    if (path == NULL || d->name == NULL
-        || !audit_read_file(path, AUDIT_DIGEST_MAX, &d->raw, &d->rawlen)) {
+    if (path == NULL || d->name == NULL ||
+        !audit_read_file(path, AUDIT_DIGEST_MAX, &d->raw, &d->rawlen)) {
         snprintf(problem, plen, "digest %s: cannot be read", name);
         goto done;
     }
     d->json = json_loadb(d->raw, d->rawlen, JSON_REJECT_DUPLICATES, NULL);
     d->start_seq = get_u64(d->json, "digestStartSeq");
     d->end_seq = get_u64(d->json, "digestEndSeq");
-    if (!json_is_object(d->json) || d->start_seq == 0 || d->end_seq < d->start_seq
-        || get_str(d->json, "digestPublicKeyFingerprint") == NULL
-        || !json_is_array(json_object_get(d->json, "logFiles"))) {
+    if (!json_is_object(d->json) || d->start_seq == 0 || d->end_seq < d->start_seq ||
+        get_str(d->json, "digestPublicKeyFingerprint") == NULL ||
+        !json_is_array(json_object_get(d->json, "logFiles"))) {
         snprintf(problem, plen, "digest %s: edited (not a valid digest document)", name);
         goto done;
     }
@@ -219,8 +219,8 @@ static int key_of(vctx *v, const char *fpr, unsigned char **spki, size_t *len)
 
     snprintf(fname, sizeof(fname), "%s.pem", fpr);
     path = audit_path(v->dir, "keys", fname);
-    if (path != NULL && audit_read_file(path, 65536, &pem, &pemlen)
-        && audit_pem_decode(pem, spki, len)) {
+    if (path != NULL && audit_read_file(path, 65536, &pem, &pemlen) &&
+        audit_pem_decode(pem, spki, len)) {
         size_t hl = sizeof(h);
         ok = p11kms_crypto_digest(P11KMS_MD_SHA256, *spki, *len, h, &hl);
         audit_hex(h, sizeof(h), hex);
@@ -288,8 +288,8 @@ static int check_link(vctx *v, size_t i)
         return snprintf(v->problem, v->plen, "SHA-256 failed"), 0;
     audit_hex(h, sizeof(h), hex);
     if (phash == NULL || psig == NULL || strcmp(phash, hex) != 0 || strcmp(psig, p->sighex) != 0) {
-        snprintf(v->problem, v->plen, "digest %s: edited or replaced (does not match the link of %s)",
-                 p->name, d->name);
+        snprintf(v->problem, v->plen,
+                 "digest %s: edited or replaced (does not match the link of %s)", p->name, d->name);
         return 0;
     }
     if (d->start_seq != p->end_seq + 1) {
@@ -346,8 +346,8 @@ static void classify(vctx *v, const char *fname, const uint64_t *seq, size_t n, 
         if (seq[i] == expect)
             continue;
         if (n > want)
-            snprintf(v->problem, v->plen, "file %s: record inserted at line %zu (seq %llu)",
-                     fname, i + 1, (unsigned long long)seq[i]);
+            snprintf(v->problem, v->plen, "file %s: record inserted at line %zu (seq %llu)", fname,
+                     i + 1, (unsigned long long)seq[i]);
         else if (n < want && seq[i] > expect)
             snprintf(v->problem, v->plen, "file %s: record %llu deleted", fname,
                      (unsigned long long)expect);
@@ -375,11 +375,12 @@ static void diagnose(vctx *v, const char *fname, const char *path, json_t *lf,
     for (size_t i = 0; i < v->nd; i++) {
         json_t *files = json_object_get(v->d[i].json, "logFiles"), *o;
         size_t k;
-        json_array_foreach(files, k, o) {
+        json_array_foreach(files, k, o)
+        {
             const char *h = get_str(o, "hashValue"), *other = get_str(o, "fileName");
             if (h && other && strcmp(h, hex) == 0 && strcmp(other, fname) != 0) {
-                snprintf(v->problem, v->plen, "file %s: reordered (holds the content of %s)",
-                         fname, other);
+                snprintf(v->problem, v->plen, "file %s: reordered (holds the content of %s)", fname,
+                         other);
                 return;
             }
         }
@@ -399,7 +400,8 @@ static int check_files(vctx *v, const audit_digest *d)
     size_t k;
     int ok = 1;
 
-    json_array_foreach(files, k, lf) {
+    json_array_foreach(files, k, lf)
+    {
         const char *fname = get_str(lf, "fileName"), *want = get_str(lf, "hashValue");
         char **nl;
         if (fname == NULL || want == NULL || strchr(fname, '/') != NULL) {
@@ -497,8 +499,8 @@ int audit_verify_dir(const char *dir, const char *fingerprint, audit_export_stat
         st->first_seq = v.d[0].start_seq;
         st->last_seq = v.d[v.nd - 1].end_seq;
         st->digests = v.nd;
-        ok = head != NULL && p11kms_audit_anchor_parse(head, &st->head)
-             && st->head.seq == st->last_seq;
+        ok = head != NULL && p11kms_audit_anchor_parse(head, &st->head) &&
+             st->head.seq == st->last_seq;
         if (!ok)
             snprintf(problem, plen, "digest %s: edited (bad chainHead)", v.d[v.nd - 1].name);
     }

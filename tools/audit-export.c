@@ -57,9 +57,8 @@ static int find_previous(writer *w)
             free(w->prev_name);
             w->prev_name = strdup(d.name);
             w->prev_end = d.end_seq;
-            ok = w->prev_name != NULL
-                 && p11kms_crypto_digest(P11KMS_MD_SHA256, (unsigned char *)d.raw, d.rawlen, h,
-                                         &hl);
+            ok = w->prev_name != NULL &&
+                 p11kms_crypto_digest(P11KMS_MD_SHA256, (unsigned char *)d.raw, d.rawlen, h, &hl);
             audit_hex(h, sizeof(h), w->prev_hash);
             snprintf(w->prev_sig, sizeof(w->prev_sig), "%s", d.sighex);
         }
@@ -90,8 +89,8 @@ static int write_key(writer *w)
     snprintf(fname, sizeof(fname), "%s.pem", w->fpr);
     path = audit_path(w->dir, "keys", fname);
     pem = audit_pem_encode(spki, len);
-    ok = path != NULL && pem != NULL
-         && (stat(path, &sb) == 0 || audit_write_file(path, pem, strlen(pem), 0));
+    ok = path != NULL && pem != NULL &&
+         (stat(path, &sb) == 0 || audit_write_file(path, pem, strlen(pem), 0));
     if (!ok)
         snprintf(w->err, sizeof(w->err), "%s/keys: cannot write the public key", w->dir);
 done:
@@ -109,10 +108,12 @@ static int window_open(writer *w, const p11kms_audit_entry *e, const char *day)
     fd = w->tmp ? mkstemp(w->tmp) : -1;
     w->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     w->md = EVP_MD_CTX_new();
-    if (w->f == NULL || w->md == NULL
-        || !EVP_DigestInit_ex(w->md, p11kms_crypto_md_evp(P11KMS_MD_SHA256), NULL)) {
+    if (w->f == NULL || w->md == NULL ||
+        !EVP_DigestInit_ex(w->md, p11kms_crypto_md_evp(P11KMS_MD_SHA256), NULL)) {
         if (fd >= 0 && w->f == NULL)
             close(fd);
+        if (fd >= 0)
+            unlink(w->tmp);
         snprintf(w->err, sizeof(w->err), "%s/records: cannot create a file: %s", w->dir,
                  strerror(errno));
         return 0;
@@ -130,8 +131,8 @@ static int window_add(writer *w, const p11kms_audit_entry *e)
     json_t *j = audit_entry_json(e);
     char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     size_t len = line ? strlen(line) : 0;
-    int ok = line != NULL && fwrite(line, 1, len, w->f) == len && fputc('\n', w->f) != EOF
-             && EVP_DigestUpdate(w->md, line, len) && EVP_DigestUpdate(w->md, "\n", 1);
+    int ok = line != NULL && fwrite(line, 1, len, w->f) == len && fputc('\n', w->f) != EOF &&
+             EVP_DigestUpdate(w->md, line, len) && EVP_DigestUpdate(w->md, "\n", 1);
 
     if (!ok)
         snprintf(w->err, sizeof(w->err), "%s/records: cannot write: %s", w->dir, strerror(errno));
@@ -156,19 +157,19 @@ static json_t *digest_json(writer *w, const char *fname, const char *filehash)
     p11kms_audit_anchor_format(&h, anchor);
     if (!p11kms_time_format_iso8601(w->oldest, t0) || !p11kms_time_format_iso8601(w->newest, t1))
         return NULL;
-    return json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s, "
-        "s:[{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}]}",
-        "digestVersion", "p11kms-audit-digest-1", "digestStartTime", t0, "digestEndTime", t1,
-        "digestStartSeq", (json_int_t)w->first, "digestEndSeq", (json_int_t)w->last,
-        "digestPublicKeyFingerprint", w->fpr, "digestSignatureAlgorithm", "SHA256withECDSA",
-        "digestSignatureContext", AUDIT_DIGEST_CONTEXT, "previousDigestFileName", w->prev_name,
-        "previousDigestHashValue", w->prev_name ? w->prev_hash : NULL,
-        "previousDigestHashAlgorithm", "SHA-256", "previousDigestSignature",
-        w->prev_name ? w->prev_sig : NULL, "chainHead", anchor, "logFiles", "fileName", fname,
-        "hashValue", filehash, "hashAlgorithm", "SHA-256", "oldestEventTime", t0,
-        "newestEventTime", t1, "firstSeq", (json_int_t)w->first, "lastSeq", (json_int_t)w->last,
-        "records", (json_int_t)w->n);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s, "
+                     "s:[{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}]}",
+                     "digestVersion", "p11kms-audit-digest-1", "digestStartTime", t0,
+                     "digestEndTime", t1, "digestStartSeq", (json_int_t)w->first, "digestEndSeq",
+                     (json_int_t)w->last, "digestPublicKeyFingerprint", w->fpr,
+                     "digestSignatureAlgorithm", "SHA256withECDSA", "digestSignatureContext",
+                     AUDIT_DIGEST_CONTEXT, "previousDigestFileName", w->prev_name,
+                     "previousDigestHashValue", w->prev_name ? w->prev_hash : NULL,
+                     "previousDigestHashAlgorithm", "SHA-256", "previousDigestSignature",
+                     w->prev_name ? w->prev_sig : NULL, "chainHead", anchor, "logFiles", "fileName",
+                     fname, "hashValue", filehash, "hashAlgorithm", "SHA-256", "oldestEventTime",
+                     t0, "newestEventTime", t1, "firstSeq", (json_int_t)w->first, "lastSeq",
+                     (json_int_t)w->last, "records", (json_int_t)w->n);
 }
 
 /* Signs and writes the digest of the closed window (.sig first: a digest
@@ -180,9 +181,9 @@ static int write_digest(writer *w, const char *base, const char *fname, const ch
     char dname[96], sname[100], *dpath = NULL, *spath = NULL, sighex[257], fpr[65];
     unsigned char *sig = NULL, h[32];
     size_t siglen = 0, hl = sizeof(h);
-    p11kms_store_rc rc = text ? p11kms_store_audit_sign_document(
-                                    w->a->st, AUDIT_DIGEST_CONTEXT, (unsigned char *)text,
-                                    strlen(text), &sig, &siglen, fpr)
+    p11kms_store_rc rc = text ? p11kms_store_audit_sign_document(w->a->st, AUDIT_DIGEST_CONTEXT,
+                                                                 (unsigned char *)text,
+                                                                 strlen(text), &sig, &siglen, fpr)
                               : P11KMS_STORE_NOMEM;
     int ok = rc == P11KMS_STORE_OK && siglen <= 128 && strcmp(fpr, w->fpr) == 0;
 
@@ -193,8 +194,8 @@ static int write_digest(writer *w, const char *base, const char *fname, const ch
     if (ok) {
         audit_hex(sig, siglen, sighex);
         strcat(sighex, "\n");
-        ok = dpath && spath && audit_write_file(spath, sighex, strlen(sighex), 1)
-             && audit_write_file(dpath, text, strlen(text), 1);
+        ok = dpath && spath && audit_write_file(spath, sighex, strlen(sighex), 1) &&
+             audit_write_file(dpath, text, strlen(text), 1);
         sighex[strlen(sighex) - 1] = '\0';
     }
     if (ok && p11kms_crypto_digest(P11KMS_MD_SHA256, (unsigned char *)text, strlen(text), h, &hl)) {
@@ -276,7 +277,9 @@ static int export_one(writer *w, export_range *r, const p11kms_audit_entry *e)
     }
     r->started = 1;
     if (!p11kms_time_format_iso8601(e->rec.event_time_ms, iso))
-        return snprintf(w->err, sizeof(w->err), "record %llu: bad time", (unsigned long long)e->seq), 0;
+        return snprintf(w->err, sizeof(w->err), "record %llu: bad time",
+                        (unsigned long long)e->seq),
+               0;
     snprintf(day, sizeof(day), "%.4s%.2s%.2s", iso, iso + 5, iso + 8);
     if (w->f != NULL && strcmp(day, w->day) != 0 && !window_close(w))
         return 0;
@@ -315,15 +318,15 @@ static int export_all(writer *w, export_range *r)
     return res != 0;
 }
 
-int audit_export_dir(audit_cli *a, const char *dir, int64_t since, int64_t until,
-                     uint64_t upto_seq, audit_export_stats *out)
+int audit_export_dir(audit_cli *a, const char *dir, int64_t since, int64_t until, uint64_t upto_seq,
+                     audit_export_stats *out)
 {
     writer w;
     export_range r = {since, until, upto_seq, 0};
     char *sub[3] = {audit_path(dir, "keys", NULL), audit_path(dir, "records", NULL),
                     audit_path(dir, "digests", NULL)};
-    int ok = sub[0] && sub[1] && sub[2] && audit_mkdirs(sub[0]) && audit_mkdirs(sub[1])
-             && audit_mkdirs(sub[2]);
+    int ok = sub[0] && sub[1] && sub[2] && audit_mkdirs(sub[0]) && audit_mkdirs(sub[1]) &&
+             audit_mkdirs(sub[2]);
 
     memset(&w, 0, sizeof(w));
     memset(out, 0, sizeof(*out));
@@ -331,8 +334,7 @@ int audit_export_dir(audit_cli *a, const char *dir, int64_t since, int64_t until
     w.dir = dir;
     w.st = out;
     if (!ok)
-        snprintf(w.err, sizeof(w.err), "%s: cannot create the directory: %s", dir,
-                 strerror(errno));
+        snprintf(w.err, sizeof(w.err), "%s: cannot create the directory: %s", dir, strerror(errno));
     ok = ok && find_previous(&w);
     if (ok && w.prev_name != NULL && since != 0) {
         snprintf(w.err, sizeof(w.err),

@@ -83,8 +83,9 @@ static int parse_kind(audit_cli *a, list_query *q)
     q->denied_only = res != NULL && strcmp(res, "denied") == 0;
     if (mgmt && data)
         return tool_usage(&a->t, "--management and --data exclude each other"), 0;
-    q->f.category = mgmt ? P11KMS_AUDIT_CAT_MANAGEMENT
-                         : data ? P11KMS_AUDIT_CAT_DATA : P11KMS_AUDIT_CAT_ANY;
+    q->f.category = mgmt   ? P11KMS_AUDIT_CAT_MANAGEMENT
+                    : data ? P11KMS_AUDIT_CAT_DATA
+                           : P11KMS_AUDIT_CAT_ANY;
     return 1;
 }
 
@@ -98,8 +99,10 @@ static int parse_query(audit_cli *a, list_query *q)
     q->f.event_name = tool_arg(&a->t.args, "event-name");
     if (!parse_times(a, q) || !parse_caller(a, q) || !parse_kind(a, q))
         return 0;
-    if (!tool_parse_uint("--max-items", tool_arg(&a->t.args, "max-items") ? tool_arg(&a->t.args, "max-items") : "1000", 1,
-                         LIST_MAX_ITEMS, &q->max_items, err, sizeof(err)))
+    if (!tool_parse_uint("--max-items",
+                         tool_arg(&a->t.args, "max-items") ? tool_arg(&a->t.args, "max-items")
+                                                           : "1000",
+                         1, LIST_MAX_ITEMS, &q->max_items, err, sizeof(err)))
         return tool_usage(&a->t, "%s", err), 0;
     if (tok != NULL) {
         q->f.cursor = strtoull(tok, &end, 10);
@@ -111,8 +114,8 @@ static int parse_query(audit_cli *a, list_query *q)
 
 static int keep(const list_query *q, const p11kms_audit_entry *e)
 {
-    return !q->denied_only
-           || (e->rec.error_code != NULL && strcmp(e->rec.error_code, "AccessDeniedException") == 0);
+    return !q->denied_only ||
+           (e->rec.error_code != NULL && strcmp(e->rec.error_code, "AccessDeniedException") == 0);
 }
 
 /* Fills recs; *next is the token of the next page (0: none). */

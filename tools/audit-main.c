@@ -13,12 +13,17 @@
 #include "tools/audit.h"
 
 static const tool_opt list_opts[] = {
-    {"start-time", TOOL_OPT_VALUE, "TIME"},  {"end-time", TOOL_OPT_VALUE, "TIME"},
-    {"key-id", TOOL_OPT_VALUE, "KEY-ID"},    {"event-name", TOOL_OPT_VALUE, "NAME"},
-    {"user", TOOL_OPT_VALUE, "USER"},        {"uid", TOOL_OPT_VALUE, "UID"},
+    {"start-time", TOOL_OPT_VALUE, "TIME"},
+    {"end-time", TOOL_OPT_VALUE, "TIME"},
+    {"key-id", TOOL_OPT_VALUE, "KEY-ID"},
+    {"event-name", TOOL_OPT_VALUE, "NAME"},
+    {"user", TOOL_OPT_VALUE, "USER"},
+    {"uid", TOOL_OPT_VALUE, "UID"},
     {"result", TOOL_OPT_VALUE, "success|failure|denied"},
-    {"management", 0, ""},                   {"data", 0, ""},
-    {"max-items", TOOL_OPT_VALUE, "N"},      {"starting-token", TOOL_OPT_VALUE, "TOKEN"},
+    {"management", 0, ""},
+    {"data", 0, ""},
+    {"max-items", TOOL_OPT_VALUE, "N"},
+    {"starting-token", TOOL_OPT_VALUE, "TOKEN"},
     {"all", 0, ""},
 };
 static const tool_opt verify_opts[] = {
@@ -83,8 +88,8 @@ static int global_opt(audit_cli *a, int argc, char **argv, int *i)
     const char *w = argv[*i], *val = NULL;
     for (size_t k = 0; k < TOOL_NOPTS(names); k++) {
         size_t n = strlen(names[k]);
-        if (strncmp(w, "--", 2) != 0 || strncmp(w + 2, names[k], n) != 0
-            || (w[2 + n] != '\0' && w[2 + n] != '='))
+        if (strncmp(w, "--", 2) != 0 || strncmp(w + 2, names[k], n) != 0 ||
+            (w[2 + n] != '\0' && w[2 + n] != '='))
             continue;
         if (w[2 + n] == '=')
             val = w + 3 + n;
@@ -99,8 +104,9 @@ static int global_opt(audit_cli *a, int argc, char **argv, int *i)
         } else if (k == 2) {
             if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0 && strcmp(val, "table") != 0)
                 return tool_usage(&a->t, "--output must be json, text or table"), -1;
-            a->t.format = val[1] == 's' ? TOOL_OUT_JSON : val[1] == 'e' ? TOOL_OUT_TEXT
-                                                                       : TOOL_OUT_TABLE;
+            a->t.format = val[1] == 's'   ? TOOL_OUT_JSON
+                          : val[1] == 'e' ? TOOL_OUT_TEXT
+                                          : TOOL_OUT_TABLE;
             a->format_given = 1;
         } else if (k == 3) {
             a->t.query = val;
@@ -127,7 +133,7 @@ int p11kms_tool_audit_main(int argc, char **argv)
     audit_cli a;
     const audit_subcmd *c = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof(char *));
-    char err[256];
+    char err[256], cmdname[32];
     int nrest = 0, help = 0, code = TOOL_EXIT_USAGE;
 
     memset(&a, 0, sizeof(a));
@@ -159,7 +165,8 @@ int p11kms_tool_audit_main(int argc, char **argv)
         code = help ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
         goto done;
     }
-    a.t.command = c->name;
+    snprintf(cmdname, sizeof(cmdname), "audit %s", c->name);
+    a.t.command = cmdname;
     if (help) {
         usage_sub(c);
         code = TOOL_EXIT_OK;

@@ -28,9 +28,9 @@ int audit_store_fail(audit_cli *a, p11kms_store_rc rc, const char *what)
 {
     int code = TOOL_EXIT_ERROR;
 
-    if (rc == P11KMS_STORE_PIN_INCORRECT || rc == P11KMS_STORE_PIN_LOCKED
-        || rc == P11KMS_STORE_NOT_LOGGED_IN || rc == P11KMS_STORE_NOT_INITIALIZED
-        || rc == P11KMS_STORE_PIN_LEN_RANGE)
+    if (rc == P11KMS_STORE_PIN_INCORRECT || rc == P11KMS_STORE_PIN_LOCKED ||
+        rc == P11KMS_STORE_NOT_LOGGED_IN || rc == P11KMS_STORE_NOT_INITIALIZED ||
+        rc == P11KMS_STORE_PIN_LEN_RANGE)
         code = TOOL_EXIT_TOKEN;
     else if (rc == P11KMS_STORE_NOTFOUND)
         code = TOOL_EXIT_NOT_FOUND;
@@ -58,7 +58,7 @@ static p11kms_store_rc apply_options(audit_cli *a)
 
     memset(&o, 0, sizeof(o));
     o.durability = a->cfg->durability == P11KMS_DURABILITY_POWER ? P11KMS_AUDIT_DURABILITY_POWER
-                                                                  : P11KMS_AUDIT_DURABILITY_PROCESS;
+                                                                 : P11KMS_AUDIT_DURABILITY_PROCESS;
     o.seal_records = a->cfg->seal_records ? a->cfg->seal_records : P11KMS_AUDIT_SEAL_NEVER;
     o.seal_minutes = a->cfg->seal_minutes ? a->cfg->seal_minutes : P11KMS_AUDIT_SEAL_NEVER;
     return p11kms_store_audit_set_options(a->st, &o);
@@ -147,11 +147,20 @@ static int parse_relative(const char *s, int64_t now_ms, int64_t *out)
     if (errno != 0 || end == s || end[0] == '\0' || end[1] != '\0' || n > 1000000ULL)
         return 0;
     switch (end[0]) {
-    case 'm': unit = INT64_C(60000); break;
-    case 'h': unit = INT64_C(3600000); break;
-    case 'd': unit = P11KMS_MS_PER_DAY; break;
-    case 'w': unit = 7 * P11KMS_MS_PER_DAY; break;
-    default: return 0;
+    case 'm':
+        unit = INT64_C(60000);
+        break;
+    case 'h':
+        unit = INT64_C(3600000);
+        break;
+    case 'd':
+        unit = P11KMS_MS_PER_DAY;
+        break;
+    case 'w':
+        unit = 7 * P11KMS_MS_PER_DAY;
+        break;
+    default:
+        return 0;
     }
     *out = now_ms - (int64_t)n * unit;
     return 1;

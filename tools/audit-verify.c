@@ -59,8 +59,8 @@ static int load_anchor(audit_cli *a, const char *arg, p11kms_audit_anchor *out)
         text[--len] = '\0';
     ok = p11kms_audit_anchor_parse(text, out);
     if (!ok && (j = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) != NULL)
-        ok = json_is_string(json_object_get(j, "chainHead"))
-             && p11kms_audit_anchor_parse(json_string_value(json_object_get(j, "chainHead")), out);
+        ok = json_is_string(json_object_get(j, "chainHead")) &&
+             p11kms_audit_anchor_parse(json_string_value(json_object_get(j, "chainHead")), out);
     if (!ok)
         tool_usage(&a->t, "--anchor %s: neither SEQ:HASH nor an export digest", arg);
     json_decref(j);
@@ -75,53 +75,51 @@ static json_t *result_json(const p11kms_audit_verify_result *r)
     p11kms_audit_anchor_format(&r->head, anchor);
     return json_pack("{s:s, s:I, s:I, s:I, s:s, s:b}", "Result",
                      p11kms_audit_problem_name(r->problem), "Records", (json_int_t)r->records,
-                     "Seals", (json_int_t)r->seals, "LastSealedSeq",
-                     (json_int_t)r->last_sealed_seq, "Head", anchor, "PrivateKeyChecked",
-                     r->key_checked_private);
+                     "Seals", (json_int_t)r->seals, "LastSealedSeq", (json_int_t)r->last_sealed_seq,
+                     "Head", anchor, "PrivateKeyChecked", r->key_checked_private);
 }
 
 static int verify_exported(audit_cli *a, const char *dir)
 {
     char problem[512], anchor[P11KMS_AUDIT_ANCHOR_STR_SIZE];
     audit_export_stats es;
-    int r = audit_verify_dir(dir, tool_arg(&a->t.args, "fingerprint"), &es, problem,
-                             sizeof(problem));
+    int r =
+        audit_verify_dir(dir, tool_arg(&a->t.args, "fingerprint"), &es, problem, sizeof(problem));
 
     if (r < 0)
         return tool_fail(&a->t, TOOL_EXIT_ERROR, "audit verify --exported %s: %s", dir, problem);
     if (r == 0)
         return tool_fail(&a->t, TOOL_EXIT_VERIFY, "audit verify --exported %s: %s", dir, problem);
     p11kms_audit_anchor_format(&es.head, anchor);
-    return tool_emit(&a->t, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "Result",
-                                      "intact", "Digests", (json_int_t)es.digests, "Files",
-                                      (json_int_t)es.files, "Records", (json_int_t)es.records,
-                                      "FirstSeq", (json_int_t)es.first_seq, "LastSeq",
-                                      (json_int_t)es.last_seq, "ChainHead", anchor,
-                                      "Fingerprint", es.fingerprint));
+    return tool_emit(&a->t,
+                     json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "Result", "intact",
+                               "Digests", (json_int_t)es.digests, "Files", (json_int_t)es.files,
+                               "Records", (json_int_t)es.records, "FirstSeq",
+                               (json_int_t)es.first_seq, "LastSeq", (json_int_t)es.last_seq,
+                               "ChainHead", anchor, "Fingerprint", es.fingerprint));
 }
 
 static int report(audit_cli *a, const p11kms_audit_verify_result *r)
 {
     int strict = tool_arg(&a->t.args, "require-sealed") != NULL;
-    int code;
+    int ok =
+        r->problem == P11KMS_AUDIT_INTACT || (r->problem == P11KMS_AUDIT_UNSEALED_TAIL && !strict);
+    int code = tool_emit(&a->t, result_json(r));
 
-    if (r->problem == P11KMS_AUDIT_INTACT
-        || (r->problem == P11KMS_AUDIT_UNSEALED_TAIL && !strict)) {
-        if (r->problem == P11KMS_AUDIT_UNSEALED_TAIL)
-            fprintf(stderr, "p11kms: warning: records %llu..%llu are not sealed yet "
-                            "(p11kms audit seal)\n",
-                    (unsigned long long)r->last_sealed_seq + 1, (unsigned long long)r->head.seq);
-        return tool_emit(&a->t, result_json(r));
-    }
-    code = tool_emit(&a->t, result_json(r));
-    (void)code;
-    if (r->seq_end > r->seq)
-        return tool_fail(&a->t, TOOL_EXIT_VERIFY, "audit verify: records %llu..%llu: %s: %s",
+    if (ok && r->problem == P11KMS_AUDIT_UNSEALED_TAIL)
+        fprintf(stderr,
+                "p11kms: warning: records %llu..%llu are not sealed yet "
+                "(p11kms audit seal)\n",
+                (unsigned long long)r->last_sealed_seq + 1, (unsigned long long)r->head.seq);
+    else if (!ok && r->seq_end > r->seq)
+        code = tool_fail(&a->t, TOOL_EXIT_VERIFY, "audit verify: records %llu..%llu: %s: %s",
                          (unsigned long long)r->seq, (unsigned long long)r->seq_end,
                          p11kms_audit_problem_name(r->problem), r->detail);
-    return tool_fail(&a->t, TOOL_EXIT_VERIFY, "audit verify: record %llu: %s: %s",
-                     (unsigned long long)r->seq, p11kms_audit_problem_name(r->problem),
-                     r->detail);
+    else if (!ok)
+        code =
+            tool_fail(&a->t, TOOL_EXIT_VERIFY, "audit verify: record %llu: %s: %s",
+                      (unsigned long long)r->seq, p11kms_audit_problem_name(r->problem), r->detail);
+    return code;
 }
 
 int audit_cmd_verify(audit_cli *a)
@@ -133,31 +131,31 @@ int audit_cmd_verify(audit_cli *a)
     p11kms_audit_verify_result r;
     uint64_t total = 0;
     p11kms_store_rc rc;
-    int code;
+    int code = TOOL_EXIT_VERIFY;
 
     memset(&o, 0, sizeof(o));
     memset(&r, 0, sizeof(r));
-    if (exported != NULL)
-        return anchor_arg ? tool_usage(&a->t, "--exported and --anchor exclude each other")
+    if (exported != NULL) {
+        code = anchor_arg ? tool_usage(&a->t, "--exported and --anchor exclude each other")
                           : verify_exported(a, exported);
+        goto done;
+    }
     if (anchor_arg != NULL && !load_anchor(a, anchor_arg, &anchor))
-        return TOOL_EXIT_VERIFY;
+        goto done;
     o.anchor = anchor_arg != NULL ? &anchor : NULL;
     o.expected_fingerprint = tool_arg(&a->t.args, "fingerprint");
     code = audit_open(a, 0, 2);
     if (code != TOOL_EXIT_OK)
-        return code;
-    if (isatty(STDERR_FILENO) && tool_arg(&a->t.args, "no-progress") == NULL
-        && p11kms_store_audit_count(a->st, &total) == P11KMS_STORE_OK && total > 65536) {
+        goto done;
+    if (isatty(STDERR_FILENO) && tool_arg(&a->t.args, "no-progress") == NULL &&
+        p11kms_store_audit_count(a->st, &total) == P11KMS_STORE_OK && total > 65536)
         o.progress = progress;
-        o.progress_arg = &total;
-    }
     rc = p11kms_store_audit_verify(a->st, &o, &r);
     if (o.progress != NULL)
-        fprintf(stderr, "\r%60s\r", "");
-    if (rc != P11KMS_STORE_OK)
-        return audit_store_fail(a, rc, "audit verify");
-    return report(a, &r);
+        fprintf(stderr, "\r%70s\r", "");
+    code = rc == P11KMS_STORE_OK ? report(a, &r) : audit_store_fail(a, rc, "audit verify");
+done:
+    return code;
 }
 
 int audit_cmd_seal(audit_cli *a)
@@ -178,8 +176,8 @@ int audit_cmd_seal(audit_cli *a)
     audit_hex(s.hash, sizeof(s.hash), hex);
     if (!p11kms_time_format_iso8601(s.time_ms, when))
         when[0] = '\0';
-    return tool_emit(&a->t, json_pack("{s:I, s:s, s:s, s:s}", "Seq", (json_int_t)s.seq, "Hash",
-                                      hex, "SealTime", when, "Fingerprint", s.fingerprint));
+    return tool_emit(&a->t, json_pack("{s:I, s:s, s:s, s:s}", "Seq", (json_int_t)s.seq, "Hash", hex,
+                                      "SealTime", when, "Fingerprint", s.fingerprint));
 }
 
 int audit_cmd_head(audit_cli *a)

@@ -65,21 +65,20 @@ static int delete_alias(tool_ctx *t)
                : tool_kms_fail(t, &e);
 }
 
-static const tool_opt o_list[] = { { "key-id", TOOL_OPT_VALUE, "KEY" },
-                                   { "limit", TOOL_OPT_VALUE, "N" },
-                                   { "marker", TOOL_OPT_VALUE, "MARKER" } };
+static const tool_opt o_list[] = {{"key-id", TOOL_OPT_VALUE, "KEY"},
+                                  {"limit", TOOL_OPT_VALUE, "N"},
+                                  {"marker", TOOL_OPT_VALUE, "MARKER"}};
 static const tool_opt o_alias[] = {
-    { "alias-name", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "alias/NAME" },
-    { "target-key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
+    {"alias-name", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "alias/NAME"},
+    {"target-key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
 };
-static const tool_opt o_delete[] = { { "alias-name", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED,
-                                       "alias/NAME" } };
+static const tool_opt o_delete[] = {
+    {"alias-name", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "alias/NAME"}};
 
 const tool_cmd tool_cmds_aliases[] = {
-    { "list-aliases", list_aliases, o_list, TOOL_NOPTS(o_list), "list aliases" },
-    { "create-alias", create_alias, o_alias, TOOL_NOPTS(o_alias), "name a key alias/NAME" },
-    { "update-alias", update_alias, o_alias, TOOL_NOPTS(o_alias),
-      "point an alias at another key" },
-    { "delete-alias", delete_alias, o_delete, TOOL_NOPTS(o_delete), "delete an alias" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"list-aliases", list_aliases, o_list, TOOL_NOPTS(o_list), "list aliases"},
+    {"create-alias", create_alias, o_alias, TOOL_NOPTS(o_alias), "name a key alias/NAME"},
+    {"update-alias", update_alias, o_alias, TOOL_NOPTS(o_alias), "point an alias at another key"},
+    {"delete-alias", delete_alias, o_delete, TOOL_NOPTS(o_delete), "delete an alias"},
+    {NULL, NULL, NULL, 0, NULL},
 };

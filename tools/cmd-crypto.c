@@ -45,8 +45,7 @@ static int crypt_call(tool_ctx *t, const char *op, crypt_in *in, p11kms_client_k
     p11kms_client_kms *k = NULL;
     json_t *p = json_object();
     int enc = strcmp(op, "Encrypt") == 0;
-    p11kms_client_kms_request r = { .op = op, .key_id = tool_arg(&t->args, "key-id"),
-                                    .params = p };
+    p11kms_client_kms_request r = {.op = op, .key_id = tool_arg(&t->args, "key-id"), .params = p};
     int code = tool_session(t, &k);
     if (code != TOOL_EXIT_OK)
         goto done;
@@ -54,8 +53,8 @@ static int crypt_call(tool_ctx *t, const char *op, crypt_in *in, p11kms_client_k
         r.plaintext = in->data.data, r.plaintext_len = in->data.len;
     else
         r.ciphertext = in->data.data, r.ciphertext_len = in->data.len;
-    if (p == NULL || (in->ctx && json_object_set(p, "EncryptionContext", in->ctx) != 0)
-        || (in->alg && json_object_set_new(p, "EncryptionAlgorithm", json_string(in->alg)) != 0)) {
+    if (p == NULL || (in->ctx && json_object_set(p, "EncryptionContext", in->ctx) != 0) ||
+        (in->alg && json_object_set_new(p, "EncryptionAlgorithm", json_string(in->alg)) != 0)) {
         code = tool_fail(t, TOOL_EXIT_ERROR, "out of memory");
         goto done;
     }
@@ -68,12 +67,12 @@ done:
 
 static int crypt_cmd(tool_ctx *t, const char *op, const char *input)
 {
-    crypt_in in = { { NULL, 0 }, NULL, tool_arg(&t->args, "encryption-algorithm") };
-    p11kms_client_kms_result res = { 0 };
+    crypt_in in = {{NULL, 0}, NULL, tool_arg(&t->args, "encryption-algorithm")};
+    p11kms_client_kms_result res = {0};
     int enc = strcmp(op, "Encrypt") == 0, code = TOOL_EXIT_USAGE;
     json_t *out = NULL;
-    if (!tool_opt_context(t, "encryption-context", &in.ctx)
-        || !tool_opt_binary(t, input, &in.data, &code))
+    if (!tool_opt_context(t, "encryption-context", &in.ctx) ||
+        !tool_opt_binary(t, input, &in.data, &code))
         goto done;
     code = crypt_call(t, op, &in, &res);
     if (code != TOOL_EXIT_OK)
@@ -83,9 +82,9 @@ static int crypt_cmd(tool_ctx *t, const char *op, const char *input)
                              enc ? res.ciphertext_len : in.data.len,
                              json_object_get(res.json, "KeyId")),
                     "EncryptionAlgorithm", in.alg ? in.alg : "SYMMETRIC_DEFAULT");
-    if (out != NULL
-        && !put_b64(out, enc ? "CiphertextBlob" : "Plaintext", enc ? res.ciphertext : res.plaintext,
-                    enc ? res.ciphertext_len : res.plaintext_len)) {
+    if (out != NULL &&
+        !put_b64(out, enc ? "CiphertextBlob" : "Plaintext", enc ? res.ciphertext : res.plaintext,
+                 enc ? res.ciphertext_len : res.plaintext_len)) {
         json_decref(out);
         out = NULL;
     }
@@ -114,30 +113,29 @@ static int re_encrypt_call(tool_ctx *t, tool_bytes *blob, json_t *src, json_t *d
     int code = tool_session(t, &k);
     if (code != TOOL_EXIT_OK)
         return code;
-    if (!p11kms_client_kms_re_encrypt(k, blob->data, blob->len,
-                                      tool_arg(&t->args, "source-key-id"), src,
-                                      tool_arg(&t->args, "destination-key-id"), dst, res, &e))
+    if (!p11kms_client_kms_re_encrypt(k, blob->data, blob->len, tool_arg(&t->args, "source-key-id"),
+                                      src, tool_arg(&t->args, "destination-key-id"), dst, res, &e))
         return tool_kms_fail(t, &e);
     return TOOL_EXIT_OK;
 }
 
 static int re_encrypt(tool_ctx *t)
 {
-    tool_bytes blob = { NULL, 0 };
+    tool_bytes blob = {NULL, 0};
     json_t *src = NULL, *dst = NULL, *out = NULL;
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     int code = TOOL_EXIT_USAGE;
-    if (!tool_opt_context(t, "source-encryption-context", &src)
-        || !tool_opt_context(t, "destination-encryption-context", &dst)
-        || !tool_opt_binary(t, "ciphertext-blob", &blob, &code))
+    if (!tool_opt_context(t, "source-encryption-context", &src) ||
+        !tool_opt_context(t, "destination-encryption-context", &dst) ||
+        !tool_opt_binary(t, "ciphertext-blob", &blob, &code))
         goto done;
     code = re_encrypt_call(t, &blob, src, dst, &res);
     if (code != TOOL_EXIT_OK)
         goto done;
-    out = json_pack("{s:o,s:o,s:s,s:s}", "SourceKeyId", blob_key(blob.data, blob.len, NULL),
-                    "KeyId", blob_key(res.ciphertext, res.ciphertext_len, NULL),
-                    "SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT",
-                    "DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+    out =
+        json_pack("{s:o,s:o,s:s,s:s}", "SourceKeyId", blob_key(blob.data, blob.len, NULL), "KeyId",
+                  blob_key(res.ciphertext, res.ciphertext_len, NULL), "SourceEncryptionAlgorithm",
+                  "SYMMETRIC_DEFAULT", "DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT");
     if (out != NULL && !put_b64(out, "CiphertextBlob", res.ciphertext, res.ciphertext_len)) {
         json_decref(out);
         out = NULL;
@@ -153,7 +151,7 @@ done:
 
 static int generate_random(tool_ctx *t)
 {
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
     unsigned n = 0;
@@ -176,34 +174,32 @@ static int generate_random(tool_ctx *t)
 }
 
 static const tool_opt o_encrypt[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "plaintext", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "encryption-context", TOOL_OPT_VALUE, "k=v,k2=v2|JSON" },
-    { "encryption-algorithm", TOOL_OPT_VALUE, "ALG" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"plaintext", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"encryption-context", TOOL_OPT_VALUE, "k=v,k2=v2|JSON"},
+    {"encryption-algorithm", TOOL_OPT_VALUE, "ALG"},
 };
 static const tool_opt o_decrypt[] = {
-    { "ciphertext-blob", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "key-id", TOOL_OPT_VALUE, "KEY" },
-    { "encryption-context", TOOL_OPT_VALUE, "k=v,k2=v2|JSON" },
-    { "encryption-algorithm", TOOL_OPT_VALUE, "ALG" },
+    {"ciphertext-blob", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"key-id", TOOL_OPT_VALUE, "KEY"},
+    {"encryption-context", TOOL_OPT_VALUE, "k=v,k2=v2|JSON"},
+    {"encryption-algorithm", TOOL_OPT_VALUE, "ALG"},
 };
 static const tool_opt o_reencrypt[] = {
-    { "ciphertext-blob", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "destination-key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "source-key-id", TOOL_OPT_VALUE, "KEY" },
-    { "source-encryption-context", TOOL_OPT_VALUE, "k=v,...|JSON" },
-    { "destination-encryption-context", TOOL_OPT_VALUE, "k=v,...|JSON" },
+    {"ciphertext-blob", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"destination-key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"source-key-id", TOOL_OPT_VALUE, "KEY"},
+    {"source-encryption-context", TOOL_OPT_VALUE, "k=v,...|JSON"},
+    {"destination-encryption-context", TOOL_OPT_VALUE, "k=v,...|JSON"},
 };
-static const tool_opt o_random[] = { { "number-of-bytes", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED,
-                                       "N" } };
+static const tool_opt o_random[] = {{"number-of-bytes", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "N"}};
 
 const tool_cmd tool_cmds_crypto[] = {
-    { "encrypt", encrypt, o_encrypt, TOOL_NOPTS(o_encrypt),
-      "encrypt up to 4096 bytes under a key" },
-    { "decrypt", decrypt, o_decrypt, TOOL_NOPTS(o_decrypt), "decrypt a ciphertext blob" },
-    { "re-encrypt", re_encrypt, o_reencrypt, TOOL_NOPTS(o_reencrypt),
-      "decrypt and encrypt again under another key, inside the module" },
-    { "generate-random", generate_random, o_random, TOOL_NOPTS(o_random),
-      "random bytes from the module" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"encrypt", encrypt, o_encrypt, TOOL_NOPTS(o_encrypt), "encrypt up to 4096 bytes under a key"},
+    {"decrypt", decrypt, o_decrypt, TOOL_NOPTS(o_decrypt), "decrypt a ciphertext blob"},
+    {"re-encrypt", re_encrypt, o_reencrypt, TOOL_NOPTS(o_reencrypt),
+     "decrypt and encrypt again under another key, inside the module"},
+    {"generate-random", generate_random, o_random, TOOL_NOPTS(o_random),
+     "random bytes from the module"},
+    {NULL, NULL, NULL, 0, NULL},
 };

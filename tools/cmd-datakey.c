@@ -21,9 +21,9 @@ static json_t *datakey_output(const p11kms_client_kms_result *res, int with_plai
     if (!p11kms_client_kms_blob_key(res->ciphertext, res->ciphertext_len, id, NULL, NULL))
         return NULL;
     out = json_pack("{s:s}", "KeyId", id);
-    if (out != NULL
-        && (!put_b64(out, "CiphertextBlob", res->ciphertext, res->ciphertext_len)
-            || (with_plaintext && !put_b64(out, "Plaintext", res->plaintext, res->plaintext_len)))) {
+    if (out != NULL &&
+        (!put_b64(out, "CiphertextBlob", res->ciphertext, res->ciphertext_len) ||
+         (with_plaintext && !put_b64(out, "Plaintext", res->plaintext, res->plaintext_len)))) {
         json_decref(out);
         out = NULL;
     }
@@ -32,15 +32,15 @@ static json_t *datakey_output(const p11kms_client_kms_result *res, int with_plai
 
 static int datakey(tool_ctx *t, int with_plaintext)
 {
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
     const char *spec = tool_arg(&t->args, "key-spec");
     json_t *ctx = NULL;
     unsigned n = 0;
     int code = TOOL_EXIT_USAGE, ok;
-    if (!tool_opt_uint(t, "number-of-bytes", 1, 1024, 0, &n)
-        || !tool_opt_context(t, "encryption-context", &ctx))
+    if (!tool_opt_uint(t, "number-of-bytes", 1, 1024, 0, &n) ||
+        !tool_opt_context(t, "encryption-context", &ctx))
         goto done;
     if ((spec == NULL) == (n == 0)) {
         code = tool_usage(t, "give exactly one of --key-spec and --number-of-bytes");
@@ -50,10 +50,9 @@ static int datakey(tool_ctx *t, int with_plaintext)
     if (code != TOOL_EXIT_OK)
         goto done;
     const char *key = tool_arg(&t->args, "key-id");
-    ok = with_plaintext
-             ? p11kms_client_kms_generate_data_key(k, key, spec, n, ctx, &res, &e)
-             : p11kms_client_kms_generate_data_key_without_plaintext(k, key, spec, n, ctx, &res,
-                                                                     &e);
+    ok = with_plaintext ? p11kms_client_kms_generate_data_key(k, key, spec, n, ctx, &res, &e)
+                        : p11kms_client_kms_generate_data_key_without_plaintext(k, key, spec, n,
+                                                                                ctx, &res, &e);
     code = ok ? tool_emit(t, datakey_output(&res, with_plaintext)) : tool_kms_fail(t, &e);
 done:
     p11kms_client_kms_result_clear(&res);
@@ -72,16 +71,16 @@ static int generate_data_key_without_plaintext(tool_ctx *t)
 }
 
 static const tool_opt o_datakey[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "key-spec", TOOL_OPT_VALUE, "AES_256|AES_128" },
-    { "number-of-bytes", TOOL_OPT_VALUE, "N" },
-    { "encryption-context", TOOL_OPT_VALUE, "k=v,k2=v2|JSON" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"key-spec", TOOL_OPT_VALUE, "AES_256|AES_128"},
+    {"number-of-bytes", TOOL_OPT_VALUE, "N"},
+    {"encryption-context", TOOL_OPT_VALUE, "k=v,k2=v2|JSON"},
 };
 
 const tool_cmd tool_cmds_datakey[] = {
-    { "generate-data-key", generate_data_key, o_datakey, TOOL_NOPTS(o_datakey),
-      "a new data key, in plaintext and encrypted under a key" },
-    { "generate-data-key-without-plaintext", generate_data_key_without_plaintext, o_datakey,
-      TOOL_NOPTS(o_datakey), "a new data key, encrypted only" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"generate-data-key", generate_data_key, o_datakey, TOOL_NOPTS(o_datakey),
+     "a new data key, in plaintext and encrypted under a key"},
+    {"generate-data-key-without-plaintext", generate_data_key_without_plaintext, o_datakey,
+     TOOL_NOPTS(o_datakey), "a new data key, encrypted only"},
+    {NULL, NULL, NULL, 0, NULL},
 };

@@ -49,11 +49,11 @@ static int create_grant(tool_ctx *t)
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
     const char *ops[MAX_OPERATIONS];
-    p11kms_client_kms_grant g = { 0 };
+    p11kms_client_kms_grant g = {0};
     char *buf = strdup(tool_arg(&t->args, "operations"));
     int code = TOOL_EXIT_USAGE;
-    if (buf == NULL || !split_operations(t, buf, ops, &g.n_operations)
-        || !constraints(t, &g.constraints))
+    if (buf == NULL || !split_operations(t, buf, ops, &g.n_operations) ||
+        !constraints(t, &g.constraints))
         goto done;
     g.grantee_principal = tool_arg(&t->args, "grantee-principal");
     g.retiring_principal = tool_arg(&t->args, "retiring-principal");
@@ -114,25 +114,25 @@ static int revoke_grant(tool_ctx *t)
 }
 
 static const tool_opt o_create[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "grantee-principal", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "user:NAME|uid:N|..." },
-    { "operations", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "Encrypt,Decrypt,..." },
-    { "retiring-principal", TOOL_OPT_VALUE, "PRINCIPAL" },
-    { "constraints", TOOL_OPT_VALUE, "JSON" },
-    { "name", TOOL_OPT_VALUE, "NAME" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"grantee-principal", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "user:NAME|uid:N|..."},
+    {"operations", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "Encrypt,Decrypt,..."},
+    {"retiring-principal", TOOL_OPT_VALUE, "PRINCIPAL"},
+    {"constraints", TOOL_OPT_VALUE, "JSON"},
+    {"name", TOOL_OPT_VALUE, "NAME"},
 };
-static const tool_opt o_key[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" } };
-static const tool_opt o_retire[] = { { "grant-token", TOOL_OPT_VALUE, "TOKEN" },
-                                     { "key-id", TOOL_OPT_VALUE, "KEY" },
-                                     { "grant-id", TOOL_OPT_VALUE, "ID" } };
-static const tool_opt o_revoke[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-                                     { "grant-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "ID" } };
+static const tool_opt o_key[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"}};
+static const tool_opt o_retire[] = {{"grant-token", TOOL_OPT_VALUE, "TOKEN"},
+                                    {"key-id", TOOL_OPT_VALUE, "KEY"},
+                                    {"grant-id", TOOL_OPT_VALUE, "ID"}};
+static const tool_opt o_revoke[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+                                    {"grant-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "ID"}};
 
 const tool_cmd tool_cmds_grants[] = {
-    { "create-grant", create_grant, o_create, TOOL_NOPTS(o_create),
-      "let a principal use a key for some operations" },
-    { "list-grants", list_grants, o_key, TOOL_NOPTS(o_key), "the grants of a key" },
-    { "retire-grant", retire_grant, o_retire, TOOL_NOPTS(o_retire), "retire a grant" },
-    { "revoke-grant", revoke_grant, o_revoke, TOOL_NOPTS(o_revoke), "revoke a grant" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"create-grant", create_grant, o_create, TOOL_NOPTS(o_create),
+     "let a principal use a key for some operations"},
+    {"list-grants", list_grants, o_key, TOOL_NOPTS(o_key), "the grants of a key"},
+    {"retire-grant", retire_grant, o_retire, TOOL_NOPTS(o_retire), "retire a grant"},
+    {"revoke-grant", revoke_grant, o_revoke, TOOL_NOPTS(o_revoke), "revoke a grant"},
+    {NULL, NULL, NULL, 0, NULL},
 };

@@ -11,11 +11,11 @@
 
 static int create_key(tool_ctx *t)
 {
-    p11kms_client_kms_create c = { 0 };
+    p11kms_client_kms_create c = {0};
     p11kms_client_kms_result res;
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
-    tool_bytes policy = { NULL, 0 };
+    tool_bytes policy = {NULL, 0};
     int code = TOOL_EXIT_OK;
     if (tool_arg(&t->args, "policy") != NULL && !tool_opt_text(t, "policy", &policy, &code))
         return code;
@@ -30,7 +30,7 @@ static int create_key(tool_ctx *t)
     if (code != TOOL_EXIT_OK)
         goto done;
     code = p11kms_client_kms_create_key(k, &c, &res, &e) ? tool_emit_result(t, &res)
-                                                          : tool_kms_fail(t, &e);
+                                                         : tool_kms_fail(t, &e);
 done:
     tool_bytes_free(&policy);
     return code;
@@ -149,33 +149,29 @@ static int cancel_deletion(tool_ctx *t)
 }
 
 static const tool_opt o_create[] = {
-    { "key-spec", TOOL_OPT_VALUE, "SPEC" },
-    { "key-usage", TOOL_OPT_VALUE, "USAGE" },
-    { "description", TOOL_OPT_VALUE, "TEXT" },
-    { "policy", TOOL_OPT_VALUE, "file://PATH" },
-    { "alias-name", TOOL_OPT_VALUE, "alias/NAME" },
-    { "bypass-policy-lockout-safety-check", 0, "" },
+    {"key-spec", TOOL_OPT_VALUE, "SPEC"},         {"key-usage", TOOL_OPT_VALUE, "USAGE"},
+    {"description", TOOL_OPT_VALUE, "TEXT"},      {"policy", TOOL_OPT_VALUE, "file://PATH"},
+    {"alias-name", TOOL_OPT_VALUE, "alias/NAME"}, {"bypass-policy-lockout-safety-check", 0, ""},
 };
-static const tool_opt o_key[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" } };
-static const tool_opt o_list[] = { { "limit", TOOL_OPT_VALUE, "N" },
-                                   { "marker", TOOL_OPT_VALUE, "MARKER" } };
-static const tool_opt o_desc[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-                                   { "description", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED,
-                                     "TEXT" } };
-static const tool_opt o_sched[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-                                    { "pending-window-in-days", TOOL_OPT_VALUE, "DAYS" } };
+static const tool_opt o_key[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"}};
+static const tool_opt o_list[] = {{"limit", TOOL_OPT_VALUE, "N"},
+                                  {"marker", TOOL_OPT_VALUE, "MARKER"}};
+static const tool_opt o_desc[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+                                  {"description", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "TEXT"}};
+static const tool_opt o_sched[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+                                   {"pending-window-in-days", TOOL_OPT_VALUE, "DAYS"}};
 
 const tool_cmd tool_cmds_keys[] = {
-    { "create-key", create_key, o_create, TOOL_NOPTS(o_create), "create a customer master key" },
-    { "describe-key", describe_key, o_key, TOOL_NOPTS(o_key), "show a key's metadata" },
-    { "list-keys", list_keys, o_list, TOOL_NOPTS(o_list), "list the keys of the token" },
-    { "enable-key", enable_key, o_key, TOOL_NOPTS(o_key), "enable a disabled key" },
-    { "disable-key", disable_key, o_key, TOOL_NOPTS(o_key), "disable a key" },
-    { "update-key-description", update_description, o_desc, TOOL_NOPTS(o_desc),
-      "change a key's description" },
-    { "schedule-key-deletion", schedule_deletion, o_sched, TOOL_NOPTS(o_sched),
-      "delete a key after a 7-30 day window" },
-    { "cancel-key-deletion", cancel_deletion, o_key, TOOL_NOPTS(o_key),
-      "cancel a scheduled deletion (the key becomes Disabled)" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"create-key", create_key, o_create, TOOL_NOPTS(o_create), "create a customer master key"},
+    {"describe-key", describe_key, o_key, TOOL_NOPTS(o_key), "show a key's metadata"},
+    {"list-keys", list_keys, o_list, TOOL_NOPTS(o_list), "list the keys of the token"},
+    {"enable-key", enable_key, o_key, TOOL_NOPTS(o_key), "enable a disabled key"},
+    {"disable-key", disable_key, o_key, TOOL_NOPTS(o_key), "disable a key"},
+    {"update-key-description", update_description, o_desc, TOOL_NOPTS(o_desc),
+     "change a key's description"},
+    {"schedule-key-deletion", schedule_deletion, o_sched, TOOL_NOPTS(o_sched),
+     "delete a key after a 7-30 day window"},
+    {"cancel-key-deletion", cancel_deletion, o_key, TOOL_NOPTS(o_key),
+     "cancel a scheduled deletion (the key becomes Disabled)"},
+    {NULL, NULL, NULL, 0, NULL},
 };

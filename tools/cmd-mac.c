@@ -7,14 +7,14 @@
 
 static int mac_cmd(tool_ctx *t, int verify)
 {
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
-    tool_bytes msg = { NULL, 0 }, mac = { NULL, 0 };
+    tool_bytes msg = {NULL, 0}, mac = {NULL, 0};
     const char *key = tool_arg(&t->args, "key-id"), *alg = tool_arg(&t->args, "mac-algorithm");
     int code = TOOL_EXIT_USAGE, ok;
-    if (!tool_opt_binary(t, "message", &msg, &code)
-        || (verify && !tool_opt_binary(t, "mac", &mac, &code)))
+    if (!tool_opt_binary(t, "message", &msg, &code) ||
+        (verify && !tool_opt_binary(t, "mac", &mac, &code)))
         goto done;
     code = tool_session(t, &k);
     if (code != TOOL_EXIT_OK)
@@ -50,19 +50,19 @@ static int verify_mac(tool_ctx *t)
 }
 
 static const tool_opt o_gen[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "mac-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "HMAC_SHA_256|384|512" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"mac-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "HMAC_SHA_256|384|512"},
 };
 static const tool_opt o_verify[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "mac", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "mac-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "HMAC_SHA_256|384|512" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"mac", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"mac-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "HMAC_SHA_256|384|512"},
 };
 
 const tool_cmd tool_cmds_mac[] = {
-    { "generate-mac", generate_mac, o_gen, TOOL_NOPTS(o_gen), "HMAC of a message" },
-    { "verify-mac", verify_mac, o_verify, TOOL_NOPTS(o_verify), "check an HMAC" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"generate-mac", generate_mac, o_gen, TOOL_NOPTS(o_gen), "HMAC of a message"},
+    {"verify-mac", verify_mac, o_verify, TOOL_NOPTS(o_verify), "check an HMAC"},
+    {NULL, NULL, NULL, 0, NULL},
 };

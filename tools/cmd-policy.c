@@ -22,7 +22,7 @@ static int put_key_policy(tool_ctx *t)
 {
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
-    tool_bytes policy = { NULL, 0 };
+    tool_bytes policy = {NULL, 0};
     int code = TOOL_EXIT_USAGE;
     if (!check_policy_name(t) || !tool_opt_text(t, "policy", &policy, &code))
         goto done;
@@ -57,8 +57,7 @@ static int key_result(tool_ctx *t, key_result_fn fn)
 
 static int get_key_policy(tool_ctx *t)
 {
-    return check_policy_name(t) ? key_result(t, p11kms_client_kms_get_key_policy)
-                                : TOOL_EXIT_USAGE;
+    return check_policy_name(t) ? key_result(t, p11kms_client_kms_get_key_policy) : TOOL_EXIT_USAGE;
 }
 
 static int list_key_policies(tool_ctx *t)
@@ -70,7 +69,7 @@ static int put_identity_policy(tool_ctx *t)
 {
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
-    tool_bytes policy = { NULL, 0 };
+    tool_bytes policy = {NULL, 0};
     int code = TOOL_EXIT_USAGE;
     if (!tool_opt_text(t, "policy", &policy, &code))
         goto done;
@@ -124,33 +123,32 @@ static int list_identity_policies(tool_ctx *t)
 }
 
 static const tool_opt o_put[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "policy", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "file://PATH|-|JSON" },
-    { "policy-name", TOOL_OPT_VALUE, "default" },
-    { "bypass-policy-lockout-safety-check", 0, "" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"policy", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "file://PATH|-|JSON"},
+    {"policy-name", TOOL_OPT_VALUE, "default"},
+    {"bypass-policy-lockout-safety-check", 0, ""},
 };
-static const tool_opt o_get[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-                                  { "policy-name", TOOL_OPT_VALUE, "default" } };
-static const tool_opt o_key[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" } };
+static const tool_opt o_get[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+                                 {"policy-name", TOOL_OPT_VALUE, "default"}};
+static const tool_opt o_key[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"}};
 static const tool_opt o_iput[] = {
-    { "principal", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "user:NAME|group:NAME|uid:N|gid:N" },
-    { "policy", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "file://PATH|-|JSON" },
+    {"principal", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "user:NAME|group:NAME|uid:N|gid:N"},
+    {"policy", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "file://PATH|-|JSON"},
 };
 static const tool_opt o_iget[] = {
-    { "principal", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "user:NAME|group:NAME|uid:N|gid:N" },
+    {"principal", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "user:NAME|group:NAME|uid:N|gid:N"},
 };
 
 const tool_cmd tool_cmds_policy[] = {
-    { "put-key-policy", put_key_policy, o_put, TOOL_NOPTS(o_put), "replace a key's policy" },
-    { "get-key-policy", get_key_policy, o_get, TOOL_NOPTS(o_get), "show a key's policy" },
-    { "list-key-policies", list_key_policies, o_key, TOOL_NOPTS(o_key),
-      "the policy names of a key" },
-    { "put-identity-policy", put_identity_policy, o_iput, TOOL_NOPTS(o_iput),
-      "set the identity policy of a Unix user or group" },
-    { "get-identity-policy", get_identity_policy, o_iget, TOOL_NOPTS(o_iget),
-      "show an identity policy" },
-    { "delete-identity-policy", delete_identity_policy, o_iget, TOOL_NOPTS(o_iget),
-      "delete an identity policy" },
-    { "list-identity-policies", list_identity_policies, NULL, 0, "list identity policies" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"put-key-policy", put_key_policy, o_put, TOOL_NOPTS(o_put), "replace a key's policy"},
+    {"get-key-policy", get_key_policy, o_get, TOOL_NOPTS(o_get), "show a key's policy"},
+    {"list-key-policies", list_key_policies, o_key, TOOL_NOPTS(o_key), "the policy names of a key"},
+    {"put-identity-policy", put_identity_policy, o_iput, TOOL_NOPTS(o_iput),
+     "set the identity policy of a Unix user or group"},
+    {"get-identity-policy", get_identity_policy, o_iget, TOOL_NOPTS(o_iget),
+     "show an identity policy"},
+    {"delete-identity-policy", delete_identity_policy, o_iget, TOOL_NOPTS(o_iget),
+     "delete an identity policy"},
+    {"list-identity-policies", list_identity_policies, NULL, 0, "list identity policies"},
+    {NULL, NULL, NULL, 0, NULL},
 };

@@ -86,21 +86,18 @@ static int run_due(tool_ctx *t)
     return code == TOOL_EXIT_OK && failed > 0 ? TOOL_EXIT_ERROR : code;
 }
 
-static const tool_opt o_key[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" } };
-static const tool_opt o_enable[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-                                     { "rotation-period-in-days", TOOL_OPT_VALUE, "DAYS" } };
+static const tool_opt o_key[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"}};
+static const tool_opt o_enable[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+                                    {"rotation-period-in-days", TOOL_OPT_VALUE, "DAYS"}};
 
 const tool_cmd tool_cmds_rotation[] = {
-    { "enable-key-rotation", enable_rotation, o_enable, TOOL_NOPTS(o_enable),
-      "rotate a symmetric key automatically (90-2560 days, default 365)" },
-    { "disable-key-rotation", disable_rotation, o_key, TOOL_NOPTS(o_key),
-      "stop automatic rotation" },
-    { "get-key-rotation-status", rotation_status, o_key, TOOL_NOPTS(o_key),
-      "whether and when a key rotates" },
-    { "rotate-key-on-demand", rotate_now, o_key, TOOL_NOPTS(o_key),
-      "create a new key version now" },
-    { "list-key-rotations", list_rotations, o_key, TOOL_NOPTS(o_key),
-      "the rotations of a key" },
-    { "run-due", run_due, NULL, 0, "rotate due keys and destroy keys whose window ended" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"enable-key-rotation", enable_rotation, o_enable, TOOL_NOPTS(o_enable),
+     "rotate a symmetric key automatically (90-2560 days, default 365)"},
+    {"disable-key-rotation", disable_rotation, o_key, TOOL_NOPTS(o_key), "stop automatic rotation"},
+    {"get-key-rotation-status", rotation_status, o_key, TOOL_NOPTS(o_key),
+     "whether and when a key rotates"},
+    {"rotate-key-on-demand", rotate_now, o_key, TOOL_NOPTS(o_key), "create a new key version now"},
+    {"list-key-rotations", list_rotations, o_key, TOOL_NOPTS(o_key), "the rotations of a key"},
+    {"run-due", run_due, NULL, 0, "rotate due keys and destroy keys whose window ended"},
+    {NULL, NULL, NULL, 0, NULL},
 };

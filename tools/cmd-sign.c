@@ -17,10 +17,10 @@ static int put_b64(json_t *o, const char *name, const unsigned char *data, size_
 
 static int sign_or_verify(tool_ctx *t, int verify)
 {
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
-    tool_bytes msg = { NULL, 0 }, sig = { NULL, 0 };
+    tool_bytes msg = {NULL, 0}, sig = {NULL, 0};
     const char *key = tool_arg(&t->args, "key-id"), *alg = tool_arg(&t->args, "signing-algorithm");
     const char *type = tool_arg(&t->args, "message-type");
     int code = TOOL_EXIT_USAGE, ok;
@@ -28,8 +28,8 @@ static int sign_or_verify(tool_ctx *t, int verify)
         code = tool_usage(t, "--message-type must be RAW or DIGEST");
         goto done;
     }
-    if (!tool_opt_binary(t, "message", &msg, &code)
-        || (verify && !tool_opt_binary(t, "signature", &sig, &code)))
+    if (!tool_opt_binary(t, "message", &msg, &code) ||
+        (verify && !tool_opt_binary(t, "signature", &sig, &code)))
         goto done;
     code = tool_session(t, &k);
     if (code != TOOL_EXIT_OK)
@@ -44,8 +44,8 @@ static int sign_or_verify(tool_ctx *t, int verify)
     json_object_set_new(res.json, "SigningAlgorithm", json_string(alg));
     if (verify)
         json_object_set_new(res.json, "SignatureValid", json_true());
-    else if (res.signature != NULL && !put_b64(res.json, "Signature", res.signature,
-                                                res.signature_len))
+    else if (res.signature != NULL &&
+             !put_b64(res.json, "Signature", res.signature, res.signature_len))
         json_decref(res.json), res.json = NULL;
     code = tool_emit_result(t, &res);
 done:
@@ -68,8 +68,8 @@ static int verify(tool_ctx *t)
 /* KeySpec, KeyUsage and the algorithm lists of DescribeKey's metadata. */
 static void add_metadata(p11kms_client_kms *k, const char *key, json_t *out)
 {
-    static const char *const fields[] = { "KeySpec", "KeyUsage", "SigningAlgorithms",
-                                          "EncryptionAlgorithms", "KeyId" };
+    static const char *const fields[] = {"KeySpec", "KeyUsage", "SigningAlgorithms",
+                                         "EncryptionAlgorithms", "KeyId"};
     p11kms_client_kms_result d;
     p11kms_client_kms_error e;
     if (!p11kms_client_kms_describe_key(k, key, &d, &e))
@@ -83,7 +83,7 @@ static void add_metadata(p11kms_client_kms *k, const char *key, json_t *out)
 
 static int get_public_key(tool_ctx *t)
 {
-    p11kms_client_kms_result res = { 0 };
+    p11kms_client_kms_result res = {0};
     p11kms_client_kms_error e;
     p11kms_client_kms *k = NULL;
     const char *key = tool_arg(&t->args, "key-id");
@@ -92,8 +92,8 @@ static int get_public_key(tool_ctx *t)
         return code;
     if (!p11kms_client_kms_get_public_key(k, key, &res, &e))
         return tool_kms_fail(t, &e);
-    if (json_object_get(res.json, "PublicKey") == NULL
-        && !put_b64(res.json, "PublicKey", res.plaintext, res.plaintext_len)) {
+    if (json_object_get(res.json, "PublicKey") == NULL &&
+        !put_b64(res.json, "PublicKey", res.plaintext, res.plaintext_len)) {
         p11kms_client_kms_result_clear(&res);
         return tool_fail(t, TOOL_EXIT_ERROR, "out of memory");
     }
@@ -102,24 +102,24 @@ static int get_public_key(tool_ctx *t)
 }
 
 static const tool_opt o_sign[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "signing-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "ALG" },
-    { "message-type", TOOL_OPT_VALUE, "RAW|DIGEST" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"signing-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "ALG"},
+    {"message-type", TOOL_OPT_VALUE, "RAW|DIGEST"},
 };
 static const tool_opt o_verify[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "signature", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64" },
-    { "signing-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "ALG" },
-    { "message-type", TOOL_OPT_VALUE, "RAW|DIGEST" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"message", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"signature", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "fileb://PATH|-|BASE64"},
+    {"signing-algorithm", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "ALG"},
+    {"message-type", TOOL_OPT_VALUE, "RAW|DIGEST"},
 };
-static const tool_opt o_key[] = { { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" } };
+static const tool_opt o_key[] = {{"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"}};
 
 const tool_cmd tool_cmds_sign[] = {
-    { "sign", sign, o_sign, TOOL_NOPTS(o_sign), "sign a message or digest" },
-    { "verify", verify, o_verify, TOOL_NOPTS(o_verify), "verify a signature" },
-    { "get-public-key", get_public_key, o_key, TOOL_NOPTS(o_key),
-      "the public key of an asymmetric key (DER, base64)" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"sign", sign, o_sign, TOOL_NOPTS(o_sign), "sign a message or digest"},
+    {"verify", verify, o_verify, TOOL_NOPTS(o_verify), "verify a signature"},
+    {"get-public-key", get_public_key, o_key, TOOL_NOPTS(o_key),
+     "the public key of an asymmetric key (DER, base64)"},
+    {NULL, NULL, NULL, 0, NULL},
 };

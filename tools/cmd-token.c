@@ -22,18 +22,18 @@ static const char *so_default(void)
 
 static int read_pins(tool_ctx *t, p11kms_client_pin *so, p11kms_client_pin *user)
 {
-    p11kms_client_err e = { "", 0 };
+    p11kms_client_err e = {"", 0};
     const char *so_spec = t->so_pin_source ? t->so_pin_source : so_default();
     const char *spec = t->pin_source ? t->pin_source : p11kms_client_pin_default_spec();
-    if (!p11kms_client_pin_read(so_spec, "Security officer PIN: ", so, &e)
-        || !p11kms_client_pin_read(spec, "User PIN: ", user, &e))
+    if (!p11kms_client_pin_read(so_spec, "Security officer PIN: ", so, &e) ||
+        !p11kms_client_pin_read(spec, "User PIN: ", user, &e))
         return tool_fail(t, TOOL_EXIT_TOKEN, "%s", p11kms_client_err_msg(&e));
     return TOOL_EXIT_OK;
 }
 
 static int init_token(tool_ctx *t, const p11kms_client_pin *so, const char *label)
 {
-    p11kms_client_err e = { "", 0 };
+    p11kms_client_err e = {"", 0};
     CK_UTF8CHAR padded[32];
     size_t n = strlen(label);
     CK_RV rv;
@@ -48,15 +48,14 @@ static int init_token(tool_ctx *t, const p11kms_client_pin *so, const char *labe
     memcpy(padded, label, n);
     rv = p11kms_client_module_functions(t->mod)->C_InitToken(t->slot, so->data, so->len, padded);
     if (rv != CKR_OK)
-        return tool_fail(t, TOOL_EXIT_TOKEN, "C_InitToken failed: %s%s",
-                         p11kms_client_rv_name(rv),
+        return tool_fail(t, TOOL_EXIT_TOKEN, "C_InitToken failed: %s%s", p11kms_client_rv_name(rv),
                          rv == CKR_PIN_LEN_RANGE ? " (PIN too short or too long)" : "");
     return TOOL_EXIT_OK;
 }
 
 static int init_pin(tool_ctx *t, const p11kms_client_pin *so, const p11kms_client_pin *user)
 {
-    p11kms_client_err e = { "", 0 };
+    p11kms_client_err e = {"", 0};
     CK_FUNCTION_LIST *f = p11kms_client_module_functions(t->mod);
     CK_RV rv;
     if (!p11kms_client_session_open(t->mod, t->slot, 1, &t->kms.session, &e))
@@ -75,7 +74,7 @@ static int init_pin(tool_ctx *t, const p11kms_client_pin *so, const p11kms_clien
 
 static int init(tool_ctx *t)
 {
-    p11kms_client_pin so = { 0 }, user = { 0 };
+    p11kms_client_pin so = {0}, user = {0};
     const char *label = tool_arg(&t->args, "label");
     int code = read_pins(t, &so, &user);
     if (code == TOOL_EXIT_OK)
@@ -91,10 +90,10 @@ static int init(tool_ctx *t)
     return code;
 }
 
-static const tool_opt o_init[] = { { "label", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "LABEL" } };
+static const tool_opt o_init[] = {{"label", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "LABEL"}};
 
 const tool_cmd tool_cmds_token[] = {
-    { "init", init, o_init, TOOL_NOPTS(o_init),
-      "initialise the token (SO PIN and user PIN from PIN sources)" },
-    { NULL, NULL, NULL, 0, NULL },
+    {"init", init, o_init, TOOL_NOPTS(o_init),
+     "initialise the token (SO PIN and user PIN from PIN sources)"},
+    {NULL, NULL, NULL, 0, NULL},
 };

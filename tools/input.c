@@ -109,8 +109,7 @@ int tool_input_binary(const char *name, const char *value, tool_bytes *out, char
     return from_base64(name, value, out, err, errlen);
 }
 
-int tool_input_text(const char *name, const char *value, tool_bytes *out, char *err,
-                    size_t errlen)
+int tool_input_text(const char *name, const char *value, tool_bytes *out, char *err, size_t errlen)
 {
     (void)name;
     memset(out, 0, sizeof(*out));

@@ -22,8 +22,7 @@ int tool_input_binary(const char *name, const char *value, tool_bytes *out, char
                       size_t errlen);
 
 /* Text parameter: file://PATH, fileb://PATH, -, or the text itself. */
-int tool_input_text(const char *name, const char *value, tool_bytes *out, char *err,
-                    size_t errlen);
+int tool_input_text(const char *name, const char *value, tool_bytes *out, char *err, size_t errlen);
 
 void tool_bytes_free(tool_bytes *b);
 

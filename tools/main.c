@@ -19,9 +19,8 @@
 #endif
 
 static const tool_cmd *const g_groups[] = {
-    tool_cmds_token,   tool_cmds_keys, tool_cmds_aliases, tool_cmds_crypto,
-    tool_cmds_datakey, tool_cmds_sign, tool_cmds_mac,     tool_cmds_policy,
-    tool_cmds_grants,  tool_cmds_rotation,
+    tool_cmds_token, tool_cmds_keys, tool_cmds_aliases, tool_cmds_crypto, tool_cmds_datakey,
+    tool_cmds_sign,  tool_cmds_mac,  tool_cmds_policy,  tool_cmds_grants, tool_cmds_rotation,
 };
 
 static const tool_cmd *find_cmd(const char *name)
@@ -73,13 +72,13 @@ static void usage_cmd(const tool_cmd *c)
 /* A global option at argv[*i]: 1 consumed, 0 not global, -1 usage error. */
 static int global_opt(tool_ctx *t, int argc, char **argv, int *i)
 {
-    static const char *const names[] = { "module", "token", "pin-source", "so-pin-source",
-                                         "output", "query", "config" };
+    static const char *const names[] = {"module", "token", "pin-source", "so-pin-source",
+                                        "output", "query", "config"};
     const char *w = argv[*i], *val;
     for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
         size_t n = strlen(names[k]);
-        if (strncmp(w, "--", 2) != 0 || strncmp(w + 2, names[k], n) != 0
-            || (w[2 + n] != '\0' && w[2 + n] != '='))
+        if (strncmp(w, "--", 2) != 0 || strncmp(w + 2, names[k], n) != 0 ||
+            (w[2 + n] != '\0' && w[2 + n] != '='))
             continue;
         if (w[2 + n] == '=')
             val = w + 3 + n;
@@ -87,13 +86,14 @@ static int global_opt(tool_ctx *t, int argc, char **argv, int *i)
             val = argv[++*i];
         else
             return tool_usage(t, "option --%s needs a value", names[k]), -1;
-        const char **slots[] = { &t->module, &t->token, &t->pin_source, &t->so_pin_source,
-                                 NULL, &t->query, NULL };
+        const char **slots[] = {&t->module, &t->token, &t->pin_source, &t->so_pin_source, NULL,
+                                &t->query,  NULL};
         if (k == 4) {
             if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0 && strcmp(val, "table") != 0)
                 return tool_usage(t, "--output must be json, text or table"), -1;
-            t->format = val[1] == 's' ? TOOL_OUT_JSON : val[1] == 'e' ? TOOL_OUT_TEXT
-                                                                       : TOOL_OUT_TABLE;
+            t->format = val[1] == 's'   ? TOOL_OUT_JSON
+                        : val[1] == 'e' ? TOOL_OUT_TEXT
+                                        : TOOL_OUT_TABLE;
         } else if (k == 6) {
             setenv("P11KMS_CONF", val, 1);
         } else {
@@ -182,8 +182,7 @@ int main(int argc, char **argv)
     } else {
         const tool_cmd *c = find_cmd(s.command);
         t.command = c ? c->name : NULL;
-        code = c ? run_command(&t, c, &s)
-                 : tool_usage(&t, "unknown command '%s'", s.command);
+        code = c ? run_command(&t, c, &s) : tool_usage(&t, "unknown command '%s'", s.command);
     }
 done:
     free(s.rest);

@@ -152,7 +152,8 @@ static void text_value(sbuf *b, const char *label, json_t *v)
             sb_str(b, up);
             sb_str(b, "\t");
         }
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             if (i > 0)
                 sb_str(b, "\t");
             scalar_text(b, e);
@@ -177,7 +178,7 @@ typedef struct rows {
 
 static void rows_add(rows *t, const char *field, json_t *v)
 {
-    sbuf b = { 0 };
+    sbuf b = {0};
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
         row *nr = realloc(t->r, cap * sizeof(*nr));
@@ -203,12 +204,14 @@ static void flatten(rows *t, const char *prefix, json_t *v)
     json_t *e;
     size_t i;
     if (json_is_object(v)) {
-        json_object_foreach(v, k, e) {
+        json_object_foreach(v, k, e)
+        {
             snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", k);
             flatten(t, path, e);
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             snprintf(path, sizeof(path), "%s[%zu]", prefix, i);
             flatten(t, path, e);
         }
@@ -243,7 +246,7 @@ static void table_row(sbuf *b, const char *f, size_t w1, const char *v, size_t w
 
 static void table_render(sbuf *b, json_t *v)
 {
-    rows t = { 0 };
+    rows t = {0};
     size_t w1 = 5, w2 = 5;
     flatten(&t, "", v);
     for (size_t i = 0; i < t.n && !t.failed; i++) {
@@ -266,7 +269,7 @@ static void table_render(sbuf *b, json_t *v)
 
 char *tool_render(json_t *v, tool_format format)
 {
-    sbuf b = { 0 };
+    sbuf b = {0};
     if (format == TOOL_OUT_JSON) {
         char *s = json_dumps(v, JSON_INDENT(4) | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
         if (s != NULL)
@@ -347,23 +350,23 @@ static const struct {
     const char *exception;
     int code;
 } g_exits[] = {
-    { "NotFoundException", TOOL_EXIT_NOT_FOUND },
-    { "AccessDeniedException", TOOL_EXIT_DENIED },
-    { "DisabledException", TOOL_EXIT_STATE },
-    { "KMSInvalidStateException", TOOL_EXIT_STATE },
-    { "InvalidCiphertextException", TOOL_EXIT_CIPHERTEXT },
-    { "IncorrectKeyException", TOOL_EXIT_CIPHERTEXT },
-    { "ValidationException", TOOL_EXIT_INVALID },
-    { "MalformedPolicyDocumentException", TOOL_EXIT_INVALID },
-    { "InvalidKeyUsageException", TOOL_EXIT_INVALID },
-    { "AlreadyExistsException", TOOL_EXIT_INVALID },
-    { "InvalidAliasNameException", TOOL_EXIT_INVALID },
-    { "LimitExceededException", TOOL_EXIT_INVALID },
-    { "InvalidGrantTokenException", TOOL_EXIT_INVALID },
-    { "InvalidGrantIdException", TOOL_EXIT_INVALID },
-    { "UnsupportedOperationException", TOOL_EXIT_INVALID },
-    { "KMSInvalidSignatureException", TOOL_EXIT_VERIFY },
-    { "KMSInvalidMacException", TOOL_EXIT_VERIFY },
+    {"NotFoundException", TOOL_EXIT_NOT_FOUND},
+    {"AccessDeniedException", TOOL_EXIT_DENIED},
+    {"DisabledException", TOOL_EXIT_STATE},
+    {"KMSInvalidStateException", TOOL_EXIT_STATE},
+    {"InvalidCiphertextException", TOOL_EXIT_CIPHERTEXT},
+    {"IncorrectKeyException", TOOL_EXIT_CIPHERTEXT},
+    {"ValidationException", TOOL_EXIT_INVALID},
+    {"MalformedPolicyDocumentException", TOOL_EXIT_INVALID},
+    {"InvalidKeyUsageException", TOOL_EXIT_INVALID},
+    {"AlreadyExistsException", TOOL_EXIT_INVALID},
+    {"InvalidAliasNameException", TOOL_EXIT_INVALID},
+    {"LimitExceededException", TOOL_EXIT_INVALID},
+    {"InvalidGrantTokenException", TOOL_EXIT_INVALID},
+    {"InvalidGrantIdException", TOOL_EXIT_INVALID},
+    {"UnsupportedOperationException", TOOL_EXIT_INVALID},
+    {"KMSInvalidSignatureException", TOOL_EXIT_VERIFY},
+    {"KMSInvalidMacException", TOOL_EXIT_VERIFY},
 };
 
 int tool_exit_of_exception(const char *exception)

@@ -21,7 +21,7 @@ static int token_fail(tool_ctx *t, const char *what, const p11kms_client_err *e)
 
 int tool_session(tool_ctx *t, p11kms_client_kms **out)
 {
-    p11kms_client_err e = { "", 0 };
+    p11kms_client_err e = {"", 0};
     const char *pin = t->pin_source ? t->pin_source : p11kms_client_pin_default_spec();
     if (t->have_session) {
         *out = &t->kms;
@@ -54,7 +54,7 @@ int tool_opt_context(tool_ctx *t, const char *name, json_t **out)
 {
     char err[256];
     const char *v = tool_arg(&t->args, name);
-    tool_bytes text = { NULL, 0 };
+    tool_bytes text = {NULL, 0};
     int ok = 0;
     *out = NULL;
     if (v == NULL)

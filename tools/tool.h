@@ -19,15 +19,15 @@
 /* Exit codes (p11kms(1), EXIT STATUS). */
 enum {
     TOOL_EXIT_OK = 0,
-    TOOL_EXIT_ERROR = 1,       /* anything else: I/O, internal, dependency errors */
-    TOOL_EXIT_USAGE = 2,       /* bad command line */
-    TOOL_EXIT_NOT_FOUND = 3,   /* NotFoundException */
-    TOOL_EXIT_DENIED = 4,      /* AccessDeniedException */
-    TOOL_EXIT_STATE = 5,       /* DisabledException, KMSInvalidStateException */
-    TOOL_EXIT_CIPHERTEXT = 6,  /* InvalidCiphertextException, IncorrectKeyException */
-    TOOL_EXIT_INVALID = 7,     /* ValidationException, MalformedPolicyDocumentException, ... */
-    TOOL_EXIT_VERIFY = 8,      /* signature or MAC did not verify */
-    TOOL_EXIT_TOKEN = 9,       /* module, token, PIN or login failure */
+    TOOL_EXIT_ERROR = 1,      /* anything else: I/O, internal, dependency errors */
+    TOOL_EXIT_USAGE = 2,      /* bad command line */
+    TOOL_EXIT_NOT_FOUND = 3,  /* NotFoundException */
+    TOOL_EXIT_DENIED = 4,     /* AccessDeniedException */
+    TOOL_EXIT_STATE = 5,      /* DisabledException, KMSInvalidStateException */
+    TOOL_EXIT_CIPHERTEXT = 6, /* InvalidCiphertextException, IncorrectKeyException */
+    TOOL_EXIT_INVALID = 7,    /* ValidationException, MalformedPolicyDocumentException, ... */
+    TOOL_EXIT_VERIFY = 8,     /* signature or MAC did not verify */
+    TOOL_EXIT_TOKEN = 9,      /* module, token, PIN or login failure */
 };
 
 /* Output formats of --output. */
@@ -40,9 +40,9 @@ typedef struct tool_ctx {
     const char *token;      /* --token or NULL (the only token) */
     const char *pin_source; /* --pin-source or NULL (P11KMS_PIN, else prompt) */
     const char *so_pin_source;
-    const char *query;      /* --query or NULL */
+    const char *query; /* --query or NULL */
     tool_format format;
-    tool_args args;         /* the command's own options */
+    tool_args args; /* the command's own options */
     /* opened by tool_session(): */
     p11kms_client_module *mod;
     CK_SLOT_ID slot;
@@ -60,8 +60,8 @@ typedef struct tool_cmd {
 
 /* The command groups (one file each), NULL-name terminated. */
 extern const tool_cmd tool_cmds_keys[], tool_cmds_aliases[], tool_cmds_crypto[],
-    tool_cmds_datakey[], tool_cmds_sign[], tool_cmds_mac[], tool_cmds_policy[],
-    tool_cmds_grants[], tool_cmds_rotation[], tool_cmds_token[];
+    tool_cmds_datakey[], tool_cmds_sign[], tool_cmds_mac[], tool_cmds_policy[], tool_cmds_grants[],
+    tool_cmds_rotation[], tool_cmds_token[];
 
 #define TOOL_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 

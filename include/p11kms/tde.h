@@ -32,21 +32,21 @@ extern "C" {
 /* Why a call failed (p11kms_tde_strerror gives a short name). */
 typedef enum p11kms_tde_rc {
     P11KMS_TDE_OK = 0,
-    P11KMS_TDE_ERR_INVALID,      /* bad argument */
-    P11KMS_TDE_ERR_NOMEM,        /* out of memory */
-    P11KMS_TDE_ERR_IO,           /* reading or writing the keyring file */
-    P11KMS_TDE_ERR_NOTFOUND,     /* keyring file or CMK missing */
-    P11KMS_TDE_ERR_CORRUPT,      /* keyring tampered, truncated or not a keyring */
-    P11KMS_TDE_ERR_TOO_NEW,      /* keyring format newer than this library */
-    P11KMS_TDE_ERR_MODULE,       /* module could not be loaded or has no token */
-    P11KMS_TDE_ERR_PIN,          /* PIN source unreadable, PIN wrong or locked */
-    P11KMS_TDE_ERR_ACCESS,       /* denied by a key policy */
-    P11KMS_TDE_ERR_KEY_STATE,    /* CMK disabled or pending deletion */
-    P11KMS_TDE_ERR_KMS,          /* any other KMS failure */
-    P11KMS_TDE_ERR_CONFLICT,     /* the keyring changed on disk since open */
-    P11KMS_TDE_ERR_AUTH,         /* a page failed authentication */
-    P11KMS_TDE_ERR_CRYPTO,       /* a cryptographic primitive failed */
-    P11KMS_TDE_ERR_LIMIT         /* too many DEK versions */
+    P11KMS_TDE_ERR_INVALID,   /* bad argument */
+    P11KMS_TDE_ERR_NOMEM,     /* out of memory */
+    P11KMS_TDE_ERR_IO,        /* reading or writing the keyring file */
+    P11KMS_TDE_ERR_NOTFOUND,  /* keyring file or CMK missing */
+    P11KMS_TDE_ERR_CORRUPT,   /* keyring tampered, truncated or not a keyring */
+    P11KMS_TDE_ERR_TOO_NEW,   /* keyring format newer than this library */
+    P11KMS_TDE_ERR_MODULE,    /* module could not be loaded or has no token */
+    P11KMS_TDE_ERR_PIN,       /* PIN source unreadable, PIN wrong or locked */
+    P11KMS_TDE_ERR_ACCESS,    /* denied by a key policy */
+    P11KMS_TDE_ERR_KEY_STATE, /* CMK disabled or pending deletion */
+    P11KMS_TDE_ERR_KMS,       /* any other KMS failure */
+    P11KMS_TDE_ERR_CONFLICT,  /* the keyring changed on disk since open */
+    P11KMS_TDE_ERR_AUTH,      /* a page failed authentication */
+    P11KMS_TDE_ERR_CRYPTO,    /* a cryptographic primitive failed */
+    P11KMS_TDE_ERR_LIMIT      /* too many DEK versions */
 } p11kms_tde_rc;
 
 typedef struct p11kms_tde_error {

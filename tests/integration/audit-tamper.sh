@@ -69,13 +69,16 @@ if [ -f "$MODULE" ] && command -v pkcs11-tool >/dev/null; then
     mkdir -p "$mstore" && chmod 0700 "$mstore"
     printf '[token]\nstore = %s/store.db\nlabel = audit-m\nkdf = 10\n' "$mstore" >"$T/conf/m.conf"
     export P11KMS_CONF=$T/conf/m.conf
-    pkcs11-tool --module "$MODULE" --init-token --label audit-m --so-pin "$PIN" >/dev/null
+    pkcs11-tool --module "$MODULE" --init-token --label audit-m --so-pin "$PIN" >/dev/null 2>&1 \
+        || fail "pkcs11-tool --init-token"
     pkcs11-tool --module "$MODULE" --login --login-type so --so-pin "$PIN" --init-pin \
-        --pin "$PIN" >/dev/null
+        --pin "$PIN" >/dev/null 2>&1 || fail "pkcs11-tool --init-pin"
     pkcs11-tool --module "$MODULE" --login --pin "$PIN" --keygen --key-type AES:32 \
-        --label audit-it >/dev/null
+        --label audit-it >/dev/null 2>&1 || fail "pkcs11-tool --keygen"
     n=$("$P11KMS" audit list --query 'Records' --output json | grep -c '"eventName"' || true)
     [ "$n" -ge 1 ] || fail "module operations left no audit record"
+    "$P11KMS" audit list --event-name CreateKey >"$T/out" || fail "audit list --event-name"
+    grep -q '"AWS::KMS::Key"' "$T/out" || fail "no CreateKey record with its key from the module"
     expect_ok "module records verify" "$P11KMS" audit verify
     echo "ok - $n records from module operations"
 fi

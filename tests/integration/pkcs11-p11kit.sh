@@ -76,4 +76,32 @@ HELPER=${abs_top_builddir:-$(dirname "$MODULE")/../..}/tests/pkcs11/oprequest-rp
 "$HELPER" "$CLIENT" "$PIN" || fail "operation objects through the RPC"
 ok "KMS Encrypt/Decrypt through CKO_P11KMS_OPERATION objects over the RPC"
 
+# Isolated mode: [access] served + an unlock source.  The service unlocks
+# itself, clients need no PIN, may not act as SO, and are identified by the
+# connection's peer credentials.
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+umask 077
+printf '%s\n' "$PIN" > "$T/pin"
+cat > "$T/served.conf" <<CONF
+[token]
+store = $T/store.db
+label = served
+unlock = file:$T/pin
+[access]
+served = p11-kit:$T/sock2
+CONF
+P11KMS_CONF=$T/served.conf p11-kit server -f --provider "$MODULE" -n "$T/sock2" \
+    "pkcs11:token=served" >/dev/null 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do [ -S "$T/sock2" ] && break; sleep 0.1; done
+export P11_KIT_SERVER_ADDRESS=unix:path=$T/sock2
+"${C[@]}" -L | grep -q "login required" && fail "served token should not ask for a login"
+"${C[@]}" --list-objects 2>/dev/null | grep -q "label: *ec" || fail "served token: no keys"
+"${C[@]}" --sign --id 0e -m ECDSA -i "$T/dg" -o "$T/sig2" >/dev/null 2>&1 \
+    || fail "served token: sign without a PIN"
+"${C[@]}" --init-pin --login --login-type so --so-pin so-pin-123 --pin x >/dev/null 2>&1 \
+    && fail "served token: SO login must be refused"
+ok "isolated mode: self-unlocked token, no client PIN, no SO"
+
 echo "$pass passed, 0 failed"

@@ -145,8 +145,17 @@ START_TEST(test_not_logged_in)
     char id[37];
     p11kms_kms_bytes ct = { NULL, 0 };
 
+    p11kms_kms_key *h = NULL;
+
     kt_create(SYM, ED, id);
+    ck_assert_int_eq(p11kms_kms_key_open(kt.kms, id, &h), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
+                                        NULL, SD, &ct, NULL), P11KMS_KMS_OK);
+    p11kms_kms_bytes_clear(&ct);
     ck_assert_int_eq(p11kms_kms_logout(kt.kms, &kt.caller), P11KMS_KMS_OK);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL,
+                                                      (const uint8_t *)"a", 1, NULL, SD, &ct,
+                                                      NULL), P11KMS_KMS_NOT_LOGGED_IN));
     KT_AUDITED(1, ck_assert_int_eq(enc(id, "x", NULL, &ct, NULL), P11KMS_KMS_NOT_LOGGED_IN));
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_USER,
                                                     "wrong-pin-123", 13),
@@ -156,6 +165,10 @@ START_TEST(test_not_logged_in)
                                    P11KMS_KMS_OK));
     ck_assert_int_eq(enc(id, "x", NULL, &ct, NULL), P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
+                                        NULL, SD, &ct, NULL), P11KMS_KMS_OK);
+    p11kms_kms_bytes_clear(&ct);
+    p11kms_kms_key_release(h);
 }
 END_TEST
 

@@ -103,7 +103,8 @@ static void setup(void)
 
     ck_assert_msg(module != NULL && access(module, R_OK) == 0, "P11KMS_TEST_MODULE unusable");
     setenv("P11KMS_MODULE", module, 1);
-    snprintf(dir, sizeof(dir), "%s/p11kms-tde.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(dir, sizeof(dir), "%s/p11kms-tde.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(krpath, sizeof(krpath), "%s/db-p11kms.keyring", dir);
     write_conf();
@@ -270,7 +271,8 @@ static void deny_decrypt(p11kms_client_kms *k)
 {
     static const char policy[] =
         "{\"Version\":\"2012-10-17\",\"Statement\":["
-        "{\"Effect\":\"Allow\",\"Principal\":{\"Unix\":\"*\"},\"Action\":\"kms:*\",\"Resource\":\"*\"},"
+        "{\"Effect\":\"Allow\",\"Principal\":{\"Unix\":\"*\"},\"Action\":\"kms:*\",\"Resource\":\"*"
+        "\"},"
         "{\"Effect\":\"Deny\",\"Principal\":{\"Unix\":\"*\"},\"Action\":\"kms:Decrypt\","
         "\"Resource\":\"*\"}]}";
     p11kms_client_kms_error e;

@@ -27,18 +27,16 @@ static size_t unhex(const char *h, unsigned char *out, size_t cap)
 
 /* IEEE 1619-2007 vector 10: the first 256 bytes of its 512-byte data unit
  * (XTS without stealing treats each block alone, so they match exactly). */
-static const char xts10_key[] =
-    "2718281828459045235360287471352662497757247093699959574966967627"
-    "3141592653589793238462643383279502884197169399375105820974944592";
-static const char xts10_ct[] =
-    "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
-    "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"
-    "5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"
-    "c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"
-    "2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"
-    "b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"
-    "93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"
-    "583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a";
+static const char xts10_key[] = "2718281828459045235360287471352662497757247093699959574966967627"
+                                "3141592653589793238462643383279502884197169399375105820974944592";
+static const char xts10_ct[] = "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
+                               "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"
+                               "5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"
+                               "c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"
+                               "2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"
+                               "b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"
+                               "93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"
+                               "583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a";
 
 START_TEST(xts_ieee1619_vector10)
 {
@@ -74,8 +72,8 @@ static void xaes_vector(int fill, const char *aad, const char *want_hex)
     memset(key, fill, sizeof(key));
     ck_assert_uint_eq(n, 28);
     ck_assert(p11kms_tde_page_cipher_raw(NULL, key, &c, NULL));
-    ck_assert(p11kms_tde_gcm_seal_nonce(c, nonce, (const unsigned char *)aad, aadlen, pt, 12, out,
-                                        tag));
+    ck_assert(
+        p11kms_tde_gcm_seal_nonce(c, nonce, (const unsigned char *)aad, aadlen, pt, 12, out, tag));
     ck_assert_mem_eq(out, want, 12);
     ck_assert_mem_eq(tag, want + 12, 16);
     memcpy(trailer, nonce, 24);

@@ -16,9 +16,9 @@
 #include "tools/tool.h"
 
 static const tool_opt g_opts[] = {
-    { "key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY" },
-    { "plaintext", TOOL_OPT_VALUE, "IN" },
-    { "bypass", 0, "" },
+    {"key-id", TOOL_OPT_VALUE | TOOL_OPT_REQUIRED, "KEY"},
+    {"plaintext", TOOL_OPT_VALUE, "IN"},
+    {"bypass", 0, ""},
 };
 
 static int parse(int argc, char **argv, tool_args *a, char *err)
@@ -28,7 +28,7 @@ static int parse(int argc, char **argv, tool_args *a, char *err)
 
 START_TEST(test_options_ok)
 {
-    char *argv[] = { "--key-id", "alias/x", "--plaintext=fileb://a=b", "--bypass" };
+    char *argv[] = {"--key-id", "alias/x", "--plaintext=fileb://a=b", "--bypass"};
     tool_args a;
     char err[256];
     ck_assert_int_eq(parse(4, argv, &a, err), 1);
@@ -40,12 +40,12 @@ END_TEST
 
 START_TEST(test_options_errors)
 {
-    char *unknown[] = { "--key-id", "k", "--nope", "1" };
-    char *twice[] = { "--key-id", "k", "--key-id", "j" };
-    char *missing[] = { "--plaintext", "x" };
-    char *novalue[] = { "--key-id" };
-    char *stray[] = { "--key-id", "k", "extra" };
-    char *switchval[] = { "--key-id", "k", "--bypass=yes" };
+    char *unknown[] = {"--key-id", "k", "--nope", "1"};
+    char *twice[] = {"--key-id", "k", "--key-id", "j"};
+    char *missing[] = {"--plaintext", "x"};
+    char *novalue[] = {"--key-id"};
+    char *stray[] = {"--key-id", "k", "extra"};
+    char *switchval[] = {"--key-id", "k", "--bypass=yes"};
     tool_args a;
     char err[256];
     ck_assert_int_eq(parse(4, unknown, &a, err), 0);
@@ -90,9 +90,9 @@ END_TEST
 
 START_TEST(test_context_errors)
 {
-    static const char *const bad[] = { "novalue", "=v",          "a=1,a=2",
-                                       "a=1,",    "{\"a\":1}",   "{\"a\":\"1\",\"a\":\"2\"}",
-                                       "[1]",     "{\"\":\"x\"}", "{bad" };
+    static const char *const bad[] = {"novalue", "=v",           "a=1,a=2",
+                                      "a=1,",    "{\"a\":1}",    "{\"a\":\"1\",\"a\":\"2\"}",
+                                      "[1]",     "{\"\":\"x\"}", "{bad"};
     char err[256];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -137,7 +137,7 @@ END_TEST
 
 START_TEST(test_query_errors)
 {
-    static const char *const bad[] = { "", ".a", "a.", "a..b", "a[x]", "a[1", "a[1]b" };
+    static const char *const bad[] = {"", ".a", "a.", "a..b", "a[x]", "a[1", "a[1]b"};
     char err[256];
     json_t *v = sample();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -158,8 +158,7 @@ START_TEST(test_uint)
     ck_assert_int_eq(tool_parse_uint("n", "-1", 0, 30, &v, err, sizeof(err)), 0);
     ck_assert_int_eq(tool_parse_uint("n", "12x", 0, 30, &v, err, sizeof(err)), 0);
     ck_assert_int_eq(tool_parse_uint("n", "", 0, 30, &v, err, sizeof(err)), 0);
-    ck_assert_int_eq(tool_parse_uint("n", "99999999999999999999", 0, 30, &v, err, sizeof(err)),
-                     0);
+    ck_assert_int_eq(tool_parse_uint("n", "99999999999999999999", 0, 30, &v, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -223,8 +222,7 @@ START_TEST(test_exit_codes)
     ck_assert_int_eq(tool_exit_of_exception("AccessDeniedException"), TOOL_EXIT_DENIED);
     ck_assert_int_eq(tool_exit_of_exception("DisabledException"), TOOL_EXIT_STATE);
     ck_assert_int_eq(tool_exit_of_exception("InvalidCiphertextException"), TOOL_EXIT_CIPHERTEXT);
-    ck_assert_int_eq(tool_exit_of_exception("MalformedPolicyDocumentException"),
-                     TOOL_EXIT_INVALID);
+    ck_assert_int_eq(tool_exit_of_exception("MalformedPolicyDocumentException"), TOOL_EXIT_INVALID);
     ck_assert_int_eq(tool_exit_of_exception("KMSInvalidSignatureException"), TOOL_EXIT_VERIFY);
     ck_assert_int_eq(tool_exit_of_exception("SomethingElse"), TOOL_EXIT_ERROR);
 }

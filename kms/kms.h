@@ -647,6 +647,14 @@ p11kms_kms_rc p11kms_kms_retire_grant(p11kms_kms *kms, const p11kms_caller *call
                                       p11kms_kms_key *key, const char *key_ref,
                                       const char *grant_id);
 
+/* GenerateRandom: 1-1024 random bytes (no key; user logged in). */
+p11kms_kms_rc p11kms_kms_generate_random(p11kms_kms *kms, const p11kms_caller *caller,
+                                         unsigned number_of_bytes, p11kms_kms_bytes *out);
+/* ListKeyPolicies: OK when the caller may list the key's policies (there
+ * is one, "default", as in KMS). */
+p11kms_kms_rc p11kms_kms_list_key_policies(p11kms_kms *kms, const p11kms_caller *caller,
+                                           p11kms_kms_key *key, const char *key_ref);
+
 /* ---------------------------------------------------------------------- */
 /* Scheduled work.                                                         */
 

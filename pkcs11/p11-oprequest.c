@@ -17,20 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11/p11-oprequest.h"
+#include "pkcs11/p11-opreq-internal.h"
 
-typedef struct opreq {
-    char name[64];
-    char *key;
-    char *request;             /* JSON text as given */
-    json_t *req;               /* parsed request, NULL when none */
-    CK_ULONG result;
-    const char *error;         /* exception name or "" */
-    char *json;                /* response elements */
-    p11kms_kms_bytes plaintext, ciphertext, signature;
-    /* inputs (borrowed from the template during execution) */
-    const CK_ATTRIBUTE *in_pt, *in_ct, *in_sig;
-} opreq;
 
 void p11kms_p11_oprequest_free(void *state)
 {
@@ -49,13 +37,9 @@ void p11kms_p11_oprequest_free(void *state)
 
 /* ---------------- request helpers ---------------- */
 
-typedef struct ctx_buf {
-    p11kms_kms_ec_pair pairs[64];
-    p11kms_kms_context ctx;
-} ctx_buf;
 
 /* EncryptionContext (or `field`) as a kms.h context; strings only. */
-static CK_RV context_of(const opreq *r, const char *field, ctx_buf *b)
+CK_RV p11kms_p11_opreq_context(const opreq *r, const char *field, ctx_buf *b)
 {
     json_t *o = r->req ? json_object_get(r->req, field) : NULL;
     const char *k;
@@ -75,19 +59,19 @@ static CK_RV context_of(const opreq *r, const char *field, ctx_buf *b)
     return CKR_OK;
 }
 
-static const char *req_str(const opreq *r, const char *field)
+const char *p11kms_p11_opp11kms_p11_opreq_str(const opreq *r, const char *field)
 {
     json_t *v = r->req ? json_object_get(r->req, field) : NULL;
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static long long req_int(const opreq *r, const char *field, long long def)
+long long p11kms_p11_opp11kms_p11_opreq_int(const opreq *r, const char *field, long long def)
 {
     json_t *v = r->req ? json_object_get(r->req, field) : NULL;
     return json_is_integer(v) ? json_integer_value(v) : def;
 }
 
-static void respond(opreq *r, json_t *o)
+void p11kms_p11_opreq_respond(opreq *r, json_t *o)
 {
     free(r->json);
     r->json = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -96,23 +80,18 @@ static void respond(opreq *r, json_t *o)
 
 /* ---------------- operations ---------------- */
 
-typedef struct env {
-    p11kms_kms *kms;
-    const p11kms_caller *who;
-    opreq *r;
-} env;
 
 static p11kms_kms_rc op_encrypt(env *e)
 {
     ctx_buf b;
     uint32_t ver = 0;
-    if (e->r->in_pt == NULL || context_of(e->r, "EncryptionContext", &b) != CKR_OK)
+    if (e->r->in_pt == NULL || p11kms_p11_opreq_context(e->r, "EncryptionContext", &b) != CKR_OK)
         return P11KMS_KMS_VALIDATION;
     p11kms_kms_rc rc = p11kms_kms_encrypt(e->kms, e->who, NULL, e->r->key, e->r->in_pt->pValue,
                                           e->r->in_pt->ulValueLen, &b.ctx,
                                           P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &e->r->ciphertext, &ver);
     if (rc == P11KMS_KMS_OK)
-        respond(e->r, json_pack("{s:s,s:i}", "KeyId", e->r->key, "KeyVersion", (int)ver));
+        p11kms_p11_opreq_respond(e->r, json_pack("{s:s,s:i}", "KeyId", e->r->key, "KeyVersion", (int)ver));
     return rc;
 }
 
@@ -120,40 +99,40 @@ static p11kms_kms_rc op_decrypt(env *e)
 {
     ctx_buf b;
     char key_id[37] = "";
-    if (e->r->in_ct == NULL || context_of(e->r, "EncryptionContext", &b) != CKR_OK)
+    if (e->r->in_ct == NULL || p11kms_p11_opreq_context(e->r, "EncryptionContext", &b) != CKR_OK)
         return P11KMS_KMS_VALIDATION;
     p11kms_kms_rc rc = p11kms_kms_decrypt(e->kms, e->who, NULL, e->r->key, e->r->in_ct->pValue,
                                           e->r->in_ct->ulValueLen, &b.ctx,
                                           P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &e->r->plaintext,
                                           key_id);
     if (rc == P11KMS_KMS_OK)
-        respond(e->r, json_pack("{s:s}", "KeyId", key_id));
+        p11kms_p11_opreq_respond(e->r, json_pack("{s:s}", "KeyId", key_id));
     return rc;
 }
 
 static p11kms_kms_rc op_reencrypt(env *e)
 {
     ctx_buf src, dst;
-    const char *dkey = req_str(e->r, "DestinationKeyId");
+    const char *dkey = p11kms_p11_opreq_str(e->r, "DestinationKeyId");
     if (e->r->in_ct == NULL || dkey == NULL
-        || context_of(e->r, "SourceEncryptionContext", &src) != CKR_OK
-        || context_of(e->r, "DestinationEncryptionContext", &dst) != CKR_OK)
+        || p11kms_p11_opreq_context(e->r, "SourceEncryptionContext", &src) != CKR_OK
+        || p11kms_p11_opreq_context(e->r, "DestinationEncryptionContext", &dst) != CKR_OK)
         return P11KMS_KMS_VALIDATION;
     p11kms_kms_rc rc = p11kms_kms_re_encrypt(e->kms, e->who, e->r->in_ct->pValue,
                                              e->r->in_ct->ulValueLen, &src.ctx, NULL, e->r->key,
                                              NULL, dkey, &dst.ctx, &e->r->ciphertext);
     if (rc == P11KMS_KMS_OK)
-        respond(e->r, json_pack("{s:s}", "KeyId", dkey));
+        p11kms_p11_opreq_respond(e->r, json_pack("{s:s}", "KeyId", dkey));
     return rc;
 }
 
 static p11kms_kms_rc op_datakey(env *e, int with_plaintext)
 {
     ctx_buf b;
-    const char *spec = req_str(e->r, "KeySpec");
+    const char *spec = p11kms_p11_opreq_str(e->r, "KeySpec");
     p11kms_kms_data_key_spec ds = P11KMS_KMS_DATA_KEY_NONE;
-    long long nb = req_int(e->r, "NumberOfBytes", 0);
-    if (context_of(e->r, "EncryptionContext", &b) != CKR_OK || nb < 0 || nb > 1024)
+    long long nb = p11kms_p11_opreq_int(e->r, "NumberOfBytes", 0);
+    if (p11kms_p11_opreq_context(e->r, "EncryptionContext", &b) != CKR_OK || nb < 0 || nb > 1024)
         return P11KMS_KMS_VALIDATION;
     if (spec != NULL && strcmp(spec, "AES_256") == 0)
         ds = P11KMS_KMS_DATA_KEY_AES_256;
@@ -176,11 +155,11 @@ static p11kms_kms_rc op_simple(env *e, const char *n)
         return p11kms_kms_cancel_key_deletion(e->kms, e->who, NULL, e->r->key);
     if (strcmp(n, "ScheduleKeyDeletion") == 0)
         return p11kms_kms_schedule_key_deletion(e->kms, e->who, NULL, e->r->key,
-                                                (unsigned)req_int(e->r, "PendingWindowInDays", 0),
+                                                (unsigned)p11kms_p11_opreq_int(e->r, "PendingWindowInDays", 0),
                                                 NULL);
     if (strcmp(n, "EnableKeyRotation") == 0)
         return p11kms_kms_enable_key_rotation(e->kms, e->who, NULL, e->r->key,
-                                              (unsigned)req_int(e->r, "RotationPeriodInDays", 0));
+                                              (unsigned)p11kms_p11_opreq_int(e->r, "RotationPeriodInDays", 0));
     if (strcmp(n, "DisableKeyRotation") == 0)
         return p11kms_kms_disable_key_rotation(e->kms, e->who, NULL, e->r->key);
     if (strcmp(n, "RotateKeyOnDemand") == 0)
@@ -190,8 +169,8 @@ static p11kms_kms_rc op_simple(env *e, const char *n)
 
 static p11kms_kms_rc op_alias(env *e, const char *n)
 {
-    const char *alias = req_str(e->r, "AliasName");
-    const char *target = req_str(e->r, "TargetKeyId");
+    const char *alias = p11kms_p11_opreq_str(e->r, "AliasName");
+    const char *target = p11kms_p11_opreq_str(e->r, "TargetKeyId");
     if (alias == NULL)
         return P11KMS_KMS_VALIDATION;
     if (strcmp(n, "DeleteAlias") == 0)
@@ -208,7 +187,7 @@ static p11kms_kms_rc op_run_due(env *e)
     p11kms_kms_run_due_report rep = { 0 };
     p11kms_kms_rc rc = p11kms_kms_run_due(e->kms, e->who, &rep);
     if (rc == P11KMS_KMS_OK)
-        respond(e->r, json_pack("{s:i,s:i,s:i}", "Rotated", (int)rep.rotated, "Deleted",
+        p11kms_p11_opreq_respond(e->r, json_pack("{s:i,s:i,s:i}", "Rotated", (int)rep.rotated, "Deleted",
                                 (int)rep.deleted, "Failed", (int)rep.failed));
     return rc;
 }
@@ -219,7 +198,7 @@ static p11kms_kms_rc op_describe(env *e)
     memset(&m, 0, sizeof(m));
     p11kms_kms_rc rc = p11kms_kms_describe_key(e->kms, e->who, NULL, e->r->key, &m);
     if (rc == P11KMS_KMS_OK)
-        respond(e->r, json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s,s:i}}", "KeyMetadata", "KeyId",
+        p11kms_p11_opreq_respond(e->r, json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s,s:i}}", "KeyMetadata", "KeyId",
                                 m.key_id, "KeyState", p11kms_kms_state_name(m.state), "KeySpec",
                                 p11kms_kms_spec_name(m.spec), "KeyUsage",
                                 p11kms_kms_usage_name(m.usage), "KeyManager",

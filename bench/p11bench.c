@@ -45,13 +45,13 @@
 #include "client/module.h"
 #include "p11kms/pkcs11.h"
 
-#define MAX_THREADS 16
+#define MAX_THREADS    16
 #define MAX_FIND_SIZES 8
-#define SO_PIN "bench-so-pin-0000"
-#define USER_PIN "bench-user-pin-0000"
-#define ENV_SIZE 4096
-#define HMAC_MSG 256
-#define SIGN_MSG 256
+#define SO_PIN         "bench-so-pin-0000"
+#define USER_PIN       "bench-user-pin-0000"
+#define ENV_SIZE       4096
+#define HMAC_MSG       256
+#define SIGN_MSG       256
 
 /* ------------------------------------------------------------------ */
 /* Options and small utilities                                         */
@@ -92,7 +92,7 @@ static void die(const char *fmt, ...)
 
 static void sleep_s(double s)
 {
-    struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
@@ -102,7 +102,7 @@ static void sleep_s(double s)
 /* ------------------------------------------------------------------ */
 
 enum { IMPL_P11KMS = 0, IMPL_SOFTHSM = 1, IMPL_RAW = 2, IMPL_COUNT = 3 };
-static const char *const g_impl_names[IMPL_COUNT] = { "p11kms", "softhsm", "openssl" };
+static const char *const g_impl_names[IMPL_COUNT] = {"p11kms", "softhsm", "openssl"};
 
 /* One PKCS#11 module with its temporary token and the keys the cases use. */
 typedef struct module_ctx {
@@ -196,8 +196,8 @@ static void next_iv(worker *w, unsigned char iv[12])
 static int p11_gcm(worker *w)
 {
     unsigned char iv[12];
-    CK_GCM_PARAMS gp = { iv, sizeof(iv), 96, NULL, 0, 128 };
-    CK_MECHANISM mech = { CKM_AES_GCM, &gp, sizeof(gp) };
+    CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+    CK_MECHANISM mech = {CKM_AES_GCM, &gp, sizeof(gp)};
     CK_ULONG outlen = sizeof(w->out);
     CK_RV rv;
     next_iv(w, iv);
@@ -212,7 +212,7 @@ static int p11_gcm(worker *w)
 
 static int p11_sign(worker *w, CK_MECHANISM_TYPE type, CK_OBJECT_HANDLE key, size_t msglen)
 {
-    CK_MECHANISM mech = { type, NULL, 0 };
+    CK_MECHANISM mech = {type, NULL, 0};
     CK_ULONG outlen = sizeof(w->out);
     CK_RV rv = w->m->f->C_SignInit(w->s, &mech, key);
     if (rv != CKR_OK)
@@ -250,16 +250,16 @@ static int p11_oprequest(worker *w, const char *op, const CK_ATTRIBUTE *extra, C
 {
     CK_OBJECT_CLASS cls = CKO_P11KMS_OPERATION;
     CK_ATTRIBUTE t[8] = {
-        { CKA_CLASS, &cls, sizeof(cls) },
-        { CKA_P11KMS_OP_NAME, (void *)op, strlen(op) },
-        { CKA_P11KMS_OP_KEY, w->m->aes_key_id, strlen(w->m->aes_key_id) },
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_P11KMS_OP_NAME, (void *)op, strlen(op)},
+        {CKA_P11KMS_OP_KEY, w->m->aes_key_id, strlen(w->m->aes_key_id)},
     };
     CK_ULONG n = 3, code = ~0UL;
     unsigned char out2[2048];
     CK_ATTRIBUTE get[3] = {
-        { CKA_P11KMS_OP_RESULT_CODE, &code, sizeof(code) },
-        { out_type, w->out, sizeof(w->out) },
-        { out2_type, out2, sizeof(out2) },
+        {CKA_P11KMS_OP_RESULT_CODE, &code, sizeof(code)},
+        {out_type, w->out, sizeof(w->out)},
+        {out2_type, out2, sizeof(out2)},
     };
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     CK_RV rv;
@@ -287,13 +287,13 @@ static int p11_oprequest(worker *w, const char *op, const CK_ATTRIBUTE *extra, C
 
 static int p11_env_encrypt(worker *w)
 {
-    CK_ATTRIBUTE in = { CKA_P11KMS_OP_PLAINTEXT, w->in, ENV_SIZE };
+    CK_ATTRIBUTE in = {CKA_P11KMS_OP_PLAINTEXT, w->in, ENV_SIZE};
     return p11_oprequest(w, "Encrypt", &in, 1, CKA_P11KMS_OP_RESULT_CIPHERTEXT, 0);
 }
 
 static int p11_env_decrypt(worker *w)
 {
-    CK_ATTRIBUTE in = { CKA_P11KMS_OP_CIPHERTEXT, w->m->env_blob, w->m->env_blob_len };
+    CK_ATTRIBUTE in = {CKA_P11KMS_OP_CIPHERTEXT, w->m->env_blob, w->m->env_blob_len};
     int ok = p11_oprequest(w, "Decrypt", &in, 1, CKA_P11KMS_OP_RESULT_PLAINTEXT, 0);
     if (ok && (w->size != ENV_SIZE || memcmp(w->out, w->in, ENV_SIZE) != 0))
         ok = fail(w, "Decrypt round trip", CKR_GENERAL_ERROR);
@@ -309,17 +309,17 @@ static int p11_env_decrypt(worker *w)
 static int p11_datakey(worker *w)
 {
     static const char req[] = "{\"KeySpec\":\"AES_256\"}";
-    CK_ATTRIBUTE in = { CKA_P11KMS_OP_REQUEST, (void *)req, sizeof(req) - 1 };
+    CK_ATTRIBUTE in = {CKA_P11KMS_OP_REQUEST, (void *)req, sizeof(req) - 1};
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
     CK_KEY_TYPE kt = CKK_AES;
     CK_ULONG len = 32, outlen = sizeof(w->out);
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     CK_ATTRIBUTE t[] = {
-        { CKA_CLASS, &cls, sizeof(cls) },       { CKA_KEY_TYPE, &kt, sizeof(kt) },
-        { CKA_VALUE_LEN, &len, sizeof(len) },   { CKA_TOKEN, &no, sizeof(no) },
-        { CKA_EXTRACTABLE, &yes, sizeof(yes) }, { CKA_SENSITIVE, &yes, sizeof(yes) },
+        {CKA_CLASS, &cls, sizeof(cls)},       {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_VALUE_LEN, &len, sizeof(len)},   {CKA_TOKEN, &no, sizeof(no)},
+        {CKA_EXTRACTABLE, &yes, sizeof(yes)}, {CKA_SENSITIVE, &yes, sizeof(yes)},
     };
-    CK_MECHANISM gen = { CKM_AES_KEY_GEN, NULL, 0 }, wrap = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
+    CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0}, wrap = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
     CK_OBJECT_HANDLE k = CK_INVALID_HANDLE;
     CK_RV rv;
     if (w->m->impl == IMPL_P11KMS)
@@ -337,7 +337,7 @@ static int p11_find(worker *w)
 {
     char label[32];
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-    CK_ATTRIBUTE t[2] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_LABEL, label, 0 } };
+    CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, label, 0}};
     CK_OBJECT_HANDLE h[2];
     CK_ULONG found = 0;
     CK_RV rv;
@@ -361,10 +361,10 @@ static int raw_gcm_with_key(worker *w, const unsigned char *key, size_t len)
     unsigned char iv[12];
     int l1 = 0, l2 = 0;
     next_iv(w, iv);
-    if (!EVP_EncryptInit_ex2(w->cctx, g_raw.gcm, key, iv, NULL)
-        || !EVP_EncryptUpdate(w->cctx, w->out, &l1, w->in, (int)len)
-        || !EVP_EncryptFinal_ex(w->cctx, w->out + l1, &l2)
-        || !EVP_CIPHER_CTX_ctrl(w->cctx, EVP_CTRL_AEAD_GET_TAG, 16, w->out + l1 + l2))
+    if (!EVP_EncryptInit_ex2(w->cctx, g_raw.gcm, key, iv, NULL) ||
+        !EVP_EncryptUpdate(w->cctx, w->out, &l1, w->in, (int)len) ||
+        !EVP_EncryptFinal_ex(w->cctx, w->out + l1, &l2) ||
+        !EVP_CIPHER_CTX_ctrl(w->cctx, EVP_CTRL_AEAD_GET_TAG, 16, w->out + l1 + l2))
         return ossl_fail(w, "AES-GCM");
     return 1;
 }
@@ -400,9 +400,9 @@ static int raw_datakey(worker *w)
     int l1 = 0, l2 = 0, ok = 1;
     if (RAND_bytes_ex(g_raw.lib, dk, sizeof(dk), 0) != 1)
         return ossl_fail(w, "RAND_bytes_ex");
-    if (!EVP_EncryptInit_ex2(w->cctx, g_raw.wrap, g_raw.aes_key, NULL, NULL)
-        || !EVP_EncryptUpdate(w->cctx, w->out, &l1, dk, sizeof(dk))
-        || !EVP_EncryptFinal_ex(w->cctx, w->out + l1, &l2))
+    if (!EVP_EncryptInit_ex2(w->cctx, g_raw.wrap, g_raw.aes_key, NULL, NULL) ||
+        !EVP_EncryptUpdate(w->cctx, w->out, &l1, dk, sizeof(dk)) ||
+        !EVP_EncryptFinal_ex(w->cctx, w->out + l1, &l2))
         ok = ossl_fail(w, "AES-KWP");
     OPENSSL_cleanse(dk, sizeof(dk));
     return ok;
@@ -411,9 +411,9 @@ static int raw_datakey(worker *w)
 static int raw_hmac(worker *w)
 {
     size_t outl = 0;
-    if (!EVP_MAC_init(w->mac, g_raw.hmac_key, sizeof(g_raw.hmac_key), NULL)
-        || !EVP_MAC_update(w->mac, w->in, HMAC_MSG)
-        || !EVP_MAC_final(w->mac, w->out, &outl, sizeof(w->out)))
+    if (!EVP_MAC_init(w->mac, g_raw.hmac_key, sizeof(g_raw.hmac_key), NULL) ||
+        !EVP_MAC_update(w->mac, w->in, HMAC_MSG) ||
+        !EVP_MAC_final(w->mac, w->out, &outl, sizeof(w->out)))
         return ossl_fail(w, "HMAC");
     return 1;
 }
@@ -421,8 +421,8 @@ static int raw_hmac(worker *w)
 static int raw_sign(worker *w, EVP_PKEY *key)
 {
     size_t siglen = sizeof(w->out);
-    if (!EVP_DigestSignInit_ex(w->mdctx, NULL, "SHA256", g_raw.lib, NULL, key, NULL)
-        || !EVP_DigestSign(w->mdctx, w->out, &siglen, w->in, SIGN_MSG))
+    if (!EVP_DigestSignInit_ex(w->mdctx, NULL, "SHA256", g_raw.lib, NULL, key, NULL) ||
+        !EVP_DigestSign(w->mdctx, w->out, &siglen, w->in, SIGN_MSG))
         return ossl_fail(w, "EVP_DigestSign");
     return 1;
 }
@@ -431,8 +431,8 @@ static int raw_ecdsa(worker *w)
 {
     size_t siglen = sizeof(w->out);
     EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(g_raw.lib, g_raw.ec, NULL);
-    int ok = pc != NULL && EVP_PKEY_sign_init(pc) == 1
-             && EVP_PKEY_sign(pc, w->out, &siglen, w->in, 32) == 1;
+    int ok = pc != NULL && EVP_PKEY_sign_init(pc) == 1 &&
+             EVP_PKEY_sign(pc, w->out, &siglen, w->in, 32) == 1;
     EVP_PKEY_CTX_free(pc);
     return ok ? 1 : ossl_fail(w, "ECDSA");
 }
@@ -454,9 +454,9 @@ static void raw_init(void)
     g_raw.hkdf = EVP_KDF_fetch(lib, "HKDF", NULL);
     g_raw.ec = EVP_PKEY_Q_keygen(lib, NULL, "EC", "P-256");
     g_raw.rsa = EVP_PKEY_Q_keygen(lib, NULL, "RSA", (size_t)2048);
-    if (!g_raw.gcm || !g_raw.wrap || !g_raw.hmac || !g_raw.hkdf || !g_raw.ec || !g_raw.rsa
-        || RAND_bytes_ex(lib, g_raw.aes_key, 32, 0) != 1
-        || RAND_bytes_ex(lib, g_raw.hmac_key, 32, 0) != 1)
+    if (!g_raw.gcm || !g_raw.wrap || !g_raw.hmac || !g_raw.hkdf || !g_raw.ec || !g_raw.rsa ||
+        RAND_bytes_ex(lib, g_raw.aes_key, 32, 0) != 1 ||
+        RAND_bytes_ex(lib, g_raw.hmac_key, 32, 0) != 1)
         die("OpenSSL setup of the raw baseline failed");
 }
 
@@ -475,8 +475,8 @@ static void raw_free(void)
 
 static int raw_worker_init(worker *w)
 {
-    OSSL_PARAM p[2] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-                        OSSL_PARAM_construct_end() };
+    OSSL_PARAM p[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+                       OSSL_PARAM_construct_end()};
     w->cctx = EVP_CIPHER_CTX_new();
     w->mdctx = EVP_MD_CTX_new();
     w->mac = EVP_MAC_CTX_new(g_raw.hmac);
@@ -560,8 +560,8 @@ static measurement run_case(const bench_case *c, module_ctx *m, op_fn op, int nt
     static worker workers[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     run_arg args[MAX_THREADS];
-    run_shared sh = { .c = c, .m = m, .op = op };
-    measurement r = { 0 };
+    run_shared sh = {.c = c, .m = m, .op = op};
+    measurement r = {0};
     double t0, t1;
     uint64_t total = 0;
     int started = 0;
@@ -570,7 +570,7 @@ static measurement run_case(const bench_case *c, module_ctx *m, op_fn op, int nt
     for (int i = 0; i < nthreads; i++) {
         if (!worker_open(&workers[i], m, c, i))
             atomic_store(&sh.stop, 1);
-        args[i] = (run_arg){ &sh, &workers[i] };
+        args[i] = (run_arg){&sh, &workers[i]};
         if (pthread_create(&tid[i], NULL, run_thread, &args[i]) != 0)
             die("pthread_create failed");
         started++;
@@ -617,16 +617,20 @@ static void module_config(module_ctx *m)
         die("mkdtemp: %s", strerror(errno));
     if (m->impl == IMPL_P11KMS) {
         snprintf(path, sizeof(path), "%s/p11kms.conf", m->dir);
-        snprintf(text, sizeof(text), "[token]\nstore = %s/store.db\nlabel = bench\n"
-                 "allow-reinit = yes\n", m->dir);
+        snprintf(text, sizeof(text),
+                 "[token]\nstore = %s/store.db\nlabel = bench\n"
+                 "allow-reinit = yes\n",
+                 m->dir);
         write_file(path, text);
         setenv("P11KMS_CONF", path, 1);
     } else {
         snprintf(path, sizeof(path), "%s/tokens", m->dir);
         if (mkdir(path, 0700) != 0)
             die("mkdir %s: %s", path, strerror(errno));
-        snprintf(text, sizeof(text), "directories.tokendir = %s/tokens\n"
-                 "objectstore.backend = file\nlog.level = ERROR\n", m->dir);
+        snprintf(text, sizeof(text),
+                 "directories.tokendir = %s/tokens\n"
+                 "objectstore.backend = file\nlog.level = ERROR\n",
+                 m->dir);
         snprintf(path, sizeof(path), "%s/softhsm2.conf", m->dir);
         write_file(path, text);
         setenv("SOFTHSM2_CONF", path, 1);
@@ -680,8 +684,8 @@ static void token_init(module_ctx *m)
     check(m->f->C_OpenSession(m->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
                               &m->main_session),
           m, "C_OpenSession");
-    check(m->f->C_Login(m->main_session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
-          m, "C_Login(USER)");
+    check(m->f->C_Login(m->main_session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)), m,
+          "C_Login(USER)");
 }
 
 static CK_RV gen_secret(module_ctx *m, CK_MECHANISM_TYPE mt, CK_KEY_TYPE kt, CK_ULONG len,
@@ -689,51 +693,51 @@ static CK_RV gen_secret(module_ctx *m, CK_MECHANISM_TYPE mt, CK_KEY_TYPE kt, CK_
 {
     CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-    CK_MECHANISM mech = { mt, NULL, 0 };
+    CK_MECHANISM mech = {mt, NULL, 0};
     CK_ATTRIBUTE t[10] = {
-        { CKA_CLASS, &cls, sizeof(cls) },       { CKA_KEY_TYPE, &kt, sizeof(kt) },
-        { CKA_VALUE_LEN, &len, sizeof(len) },   { CKA_TOKEN, &yes, sizeof(yes) },
-        { CKA_SENSITIVE, &yes, sizeof(yes) },   { CKA_EXTRACTABLE, &no, sizeof(no) },
-        { CKA_LABEL, (void *)label, strlen(label) },
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_VALUE_LEN, &len, sizeof(len)},
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},
+        {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_LABEL, (void *)label, strlen(label)},
     };
     CK_ULONG n = 7;
     if (usage_encrypt) {
-        t[n++] = (CK_ATTRIBUTE){ CKA_ENCRYPT, &yes, sizeof(yes) };
-        t[n++] = (CK_ATTRIBUTE){ CKA_DECRYPT, &yes, sizeof(yes) };
+        t[n++] = (CK_ATTRIBUTE){CKA_ENCRYPT, &yes, sizeof(yes)};
+        t[n++] = (CK_ATTRIBUTE){CKA_DECRYPT, &yes, sizeof(yes)};
         if (m->impl != IMPL_P11KMS) /* SoftHSM wraps data keys with it */
-            t[n++] = (CK_ATTRIBUTE){ CKA_WRAP, &yes, sizeof(yes) };
+            t[n++] = (CK_ATTRIBUTE){CKA_WRAP, &yes, sizeof(yes)};
     } else if (usage_encrypt == 0 && mt == CKM_GENERIC_SECRET_KEY_GEN) {
-        t[n++] = (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof(yes) };
-        t[n++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
+        t[n++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
+        t[n++] = (CK_ATTRIBUTE){CKA_VERIFY, &yes, sizeof(yes)};
     }
     return m->f->C_GenerateKey(m->main_session, &mech, t, n, out);
 }
 
 static void gen_pair(module_ctx *m, int rsa, CK_OBJECT_HANDLE *priv)
 {
-    static const CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+    static const CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
     CK_BBOOL yes = CK_TRUE;
     CK_ULONG bits = 2048;
-    CK_BYTE e[] = { 1, 0, 1 };
-    CK_MECHANISM mech = { rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_MECHANISM mech = {rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
     const char *label = rsa ? "bench-rsa" : "bench-ec";
-    CK_ATTRIBUTE pub[4] = { { CKA_TOKEN, &yes, sizeof(yes) },
-                            { CKA_VERIFY, &yes, sizeof(yes) },
-                            { CKA_LABEL, (void *)label, strlen(label) } };
-    CK_ATTRIBUTE prv[] = { { CKA_TOKEN, &yes, sizeof(yes) },
-                           { CKA_PRIVATE, &yes, sizeof(yes) },
-                           { CKA_SENSITIVE, &yes, sizeof(yes) },
-                           { CKA_SIGN, &yes, sizeof(yes) },
-                           { CKA_LABEL, (void *)label, strlen(label) } };
+    CK_ATTRIBUTE pub[4] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                           {CKA_VERIFY, &yes, sizeof(yes)},
+                           {CKA_LABEL, (void *)label, strlen(label)}};
+    CK_ATTRIBUTE prv[] = {{CKA_TOKEN, &yes, sizeof(yes)},
+                          {CKA_PRIVATE, &yes, sizeof(yes)},
+                          {CKA_SENSITIVE, &yes, sizeof(yes)},
+                          {CKA_SIGN, &yes, sizeof(yes)},
+                          {CKA_LABEL, (void *)label, strlen(label)}};
     CK_OBJECT_HANDLE pubh;
     if (rsa) {
-        pub[3] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof(bits) };
+        pub[3] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
         check(m->f->C_GenerateKeyPair(m->main_session, &mech, pub, 4, prv, 5, &pubh, priv), m,
               "C_GenerateKeyPair(RSA-2048)");
-        /* the public exponent defaults to 65537 in both modules */
-        (void)e;
     } else {
-        pub[3] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, (void *)p256, sizeof(p256) };
+        pub[3] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)p256, sizeof(p256)};
         check(m->f->C_GenerateKeyPair(m->main_session, &mech, pub, 4, prv, 5, &pubh, priv), m,
               "C_GenerateKeyPair(EC P-256)");
     }
@@ -742,7 +746,7 @@ static void gen_pair(module_ctx *m, int rsa, CK_OBJECT_HANDLE *priv)
 /* p11kms: the AES CMK's KMS key id, and one envelope blob to decrypt. */
 static void p11kms_envelope_setup(module_ctx *m)
 {
-    CK_ATTRIBUTE a = { CKA_P11KMS_KEY_ID, m->aes_key_id, sizeof(m->aes_key_id) - 1 };
+    CK_ATTRIBUTE a = {CKA_P11KMS_KEY_ID, m->aes_key_id, sizeof(m->aes_key_id) - 1};
     static worker w;
     check(m->f->C_GetAttributeValue(m->main_session, m->aes, &a, 1), m,
           "C_GetAttributeValue(CKA_P11KMS_KEY_ID)");
@@ -781,8 +785,8 @@ static int module_setup(module_ctx *m)
     gen_pair(m, 1, &m->rsa_priv);
     if (m->impl == IMPL_P11KMS)
         p11kms_envelope_setup(m);
-    printf("# %-8s %s: token and keys ready in %.2f s (store %s)\n", g_impl_names[m->impl],
-           m->path, now_s() - t0, m->dir);
+    printf("# %-8s %s: token and keys ready in %.2f s (store %s)\n", g_impl_names[m->impl], m->path,
+           now_s() - t0, m->dir);
     return 1;
 }
 
@@ -814,8 +818,7 @@ static double measure_login(module_ctx *m)
     int n = 0;
     do {
         check(m->f->C_Logout(m->main_session), m, "C_Logout");
-        check(m->f->C_Login(m->main_session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN,
-                            strlen(USER_PIN)),
+        check(m->f->C_Login(m->main_session, CKU_USER, (CK_UTF8CHAR_PTR)USER_PIN, strlen(USER_PIN)),
               m, "C_Login");
         n++;
         t = now_s() - t0;
@@ -849,6 +852,7 @@ typedef struct result_row {
 } result_row;
 
 static json_t *g_json_rows;
+static int g_any_failed; /* a case failed: the exit status says so */
 static FILE *g_tsv;
 
 static void fmt_rate(char *buf, size_t n, const result_row *row, int impl)
@@ -863,8 +867,8 @@ static void fmt_rate(char *buf, size_t n, const result_row *row, int impl)
 
 static double ratio(const result_row *row, int a, int b)
 {
-    if (!row->measured[a] || !row->measured[b] || !row->r[a].valid || !row->r[b].valid
-        || row->r[b].ops_per_s <= 0)
+    if (!row->measured[a] || !row->measured[b] || !row->r[a].valid || !row->r[b].valid ||
+        row->r[b].ops_per_s <= 0)
         return -1;
     return row->r[a].ops_per_s / row->r[b].ops_per_s;
 }
@@ -892,8 +896,10 @@ static void print_row(const result_row *row)
     printf("%-18s %3d %12s %12s %12s %9s %9s %9s\n", row->c->name, row->threads, a, b, c, mb, r1,
            r2);
     for (int i = 0; i < IMPL_COUNT; i++)
-        if (row->measured[i] && !row->r[i].valid)
+        if (row->measured[i] && !row->r[i].valid) {
             printf("    %s failed: %s\n", g_impl_names[i], row->r[i].err);
+            g_any_failed = 1;
+        }
     fflush(stdout);
 }
 
@@ -930,15 +936,15 @@ static void record_row(const result_row *row)
 /* ------------------------------------------------------------------ */
 
 static const bench_case g_cases[] = {
-    { "aes-gcm-32", "aes-gcm", 32, p11_gcm, 0, raw_gcm, 0 },
-    { "aes-gcm-4k", "aes-gcm", 4096, p11_gcm, 0, raw_gcm, 0 },
-    { "aes-gcm-64k", "aes-gcm", 65536, p11_gcm, 0, raw_gcm, 0 },
-    { "envelope-enc-4k", "kms", ENV_SIZE, p11_env_encrypt, 1, raw_envelope, 0 },
-    { "envelope-dec-4k", "kms", ENV_SIZE, p11_env_decrypt, 1, raw_envelope, 0 },
-    { "datakey-wrap", "kms", 0, p11_datakey, 0, raw_datakey, 0 },
-    { "hmac-sha256", "mac-sign", 0, p11_hmac, 0, raw_hmac, 0 },
-    { "ecdsa-p256-digest", "mac-sign", 0, p11_ecdsa, 0, raw_ecdsa, 0 },
-    { "rsa-2048", "mac-sign", 0, p11_rsa, 0, raw_rsa, 0 },
+    {"aes-gcm-32", "aes-gcm", 32, p11_gcm, 0, raw_gcm, 0},
+    {"aes-gcm-4k", "aes-gcm", 4096, p11_gcm, 0, raw_gcm, 0},
+    {"aes-gcm-64k", "aes-gcm", 65536, p11_gcm, 0, raw_gcm, 0},
+    {"envelope-enc-4k", "kms", ENV_SIZE, p11_env_encrypt, 1, raw_envelope, 0},
+    {"envelope-dec-4k", "kms", ENV_SIZE, p11_env_decrypt, 1, raw_envelope, 0},
+    {"datakey-wrap", "kms", 0, p11_datakey, 0, raw_datakey, 0},
+    {"hmac-sha256", "mac-sign", 0, p11_hmac, 0, raw_hmac, 0},
+    {"ecdsa-p256-digest", "mac-sign", 0, p11_ecdsa, 0, raw_ecdsa, 0},
+    {"rsa-2048", "mac-sign", 0, p11_rsa, 0, raw_rsa, 0},
 };
 
 static int selected(const char *name)
@@ -957,7 +963,7 @@ static int selected(const char *name)
 
 static void run_one(const bench_case *c, module_ctx *mods, int threads)
 {
-    result_row row = { .c = c, .threads = threads };
+    result_row row = {.c = c, .threads = threads};
     for (int i = 0; i < IMPL_COUNT; i++) {
         module_ctx *m = i == IMPL_RAW ? NULL : &mods[i];
         op_fn op = i == IMPL_RAW ? c->raw : c->p11;
@@ -965,8 +971,12 @@ static void run_one(const bench_case *c, module_ctx *mods, int threads)
             continue;
         if (c->p11kms_only && i == IMPL_SOFTHSM)
             continue;
-        if (c->find && m != NULL && !find_keys_ensure(m, c->find))
+        if (c->find && m != NULL && !find_keys_ensure(m, c->find)) {
+            if (threads == g_opt.threads[0])
+                printf("    %s skipped: %lu of %lu keys created within the setup budget\n",
+                       g_impl_names[i], m->find_have, c->find);
             continue;
+        }
         row.r[i] = run_case(c, m, op, threads);
         row.measured[i] = 1;
     }
@@ -989,8 +999,7 @@ static void run_all(module_ctx *mods)
     }
     for (int k = 0; k < g_opt.nfind; k++) {
         snprintf(names[k], sizeof(names[k]), "find-1-of-%lu", g_opt.find_sizes[k]);
-        find_cases[k] = (bench_case){ names[k], "find", 0, p11_find, 0, NULL,
-                                      g_opt.find_sizes[k] };
+        find_cases[k] = (bench_case){names[k], "find", 0, p11_find, 0, NULL, g_opt.find_sizes[k]};
         if (!selected(names[k]))
             continue;
         for (int t = 0; t < g_opt.nthreads; t++)
@@ -1014,28 +1023,27 @@ static void report_setup(module_ctx *mods, json_t *root)
                m->find_exhausted ? " - setup budget exhausted" : "");
         json_object_set_new(setup, g_impl_names[i],
                             json_pack("{s:s, s:f, s:I, s:f, s:b}", "module", m->path, "login_ms",
-                                      login * 1e3, "find_keys_created",
-                                      (json_int_t)m->find_have, "find_keys_create_s",
-                                      m->find_create_s, "find_setup_budget_exhausted",
-                                      m->find_exhausted));
+                                      login * 1e3, "find_keys_created", (json_int_t)m->find_have,
+                                      "find_keys_create_s", m->find_create_s,
+                                      "find_setup_budget_exhausted", m->find_exhausted));
     }
     json_object_set_new(root, "setup", setup);
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: p11bench [options]\n"
-            "  --p11kms PATH      p11kms module (default: $P11KMS_MODULE or the installed one)\n"
-            "  --softhsm PATH     SoftHSMv2 module (default /usr/lib/softhsm/libsofthsm2.so)\n"
-            "  --no-p11kms, --no-softhsm   skip a module\n"
-            "  --time SEC         seconds per case and implementation (default 2)\n"
-            "  --threads LIST     thread counts (default 1,2,4)\n"
-            "  --find LIST        key counts for the find cases (default 10,1000,100000)\n"
-            "  --setup-budget SEC seconds allowed to create find keys per module (default 300)\n"
-            "  --only PREFIXES    run only cases whose name starts with one of these\n"
-            "  --json FILE        write results as JSON;  --tsv FILE  flat rows for plots\n"
-            "  --quick            0.2 s per case, 4 KiB only, find among 10 and 1000\n");
+    fprintf(f, "usage: p11bench [options]\n"
+               "  --p11kms PATH      p11kms module (default: $P11KMS_MODULE or the installed one)\n"
+               "  --softhsm PATH     SoftHSMv2 module (default /usr/lib/softhsm/libsofthsm2.so)\n"
+               "  --no-p11kms, --no-softhsm   skip a module\n"
+               "  --time SEC         seconds per case and implementation (default 2)\n"
+               "  --threads LIST     thread counts (default 1,2,4)\n"
+               "  --find LIST        key counts for the find cases (default 10,1000,100000)\n"
+               "  --setup-budget SEC seconds allowed to create find keys per module (default 120)\n"
+               "  --only PREFIXES    run only cases whose name starts with one of these\n"
+               "  --json FILE        write results as JSON;  --tsv FILE  flat rows for plots\n"
+               "  --quick            0.2 s per case, 4 KiB only, find among 10 and 1000, 10 s "
+               "setup budget\n");
 }
 
 static int parse_list(const char *s, unsigned long *out, int max)
@@ -1057,33 +1065,55 @@ static int parse_list(const char *s, unsigned long *out, int max)
 static void parse_args(int argc, char **argv)
 {
     static const struct option lo[] = {
-        { "p11kms", 1, NULL, 'k' }, { "softhsm", 1, NULL, 's' },  { "no-p11kms", 0, NULL, 'K' },
-        { "no-softhsm", 0, NULL, 'S' }, { "time", 1, NULL, 't' }, { "threads", 1, NULL, 'n' },
-        { "find", 1, NULL, 'f' },   { "setup-budget", 1, NULL, 'b' }, { "only", 1, NULL, 'o' },
-        { "json", 1, NULL, 'j' },   { "tsv", 1, NULL, 'v' },      { "quick", 0, NULL, 'q' },
-        { "help", 0, NULL, 'h' },   { NULL, 0, NULL, 0 },
+        {"p11kms", 1, NULL, 'k'},    {"softhsm", 1, NULL, 's'},
+        {"no-p11kms", 0, NULL, 'K'}, {"no-softhsm", 0, NULL, 'S'},
+        {"time", 1, NULL, 't'},      {"threads", 1, NULL, 'n'},
+        {"find", 1, NULL, 'f'},      {"setup-budget", 1, NULL, 'b'},
+        {"only", 1, NULL, 'o'},      {"json", 1, NULL, 'j'},
+        {"tsv", 1, NULL, 'v'},       {"quick", 0, NULL, 'q'},
+        {"help", 0, NULL, 'h'},      {NULL, 0, NULL, 0},
     };
     unsigned long th[4];
-    int c, time_set = 0, find_set = 0;
+    int c, time_set = 0, find_set = 0, budget_set = 0;
     g_opt.p11kms_path = p11kms_client_module_default_path(NULL);
     g_opt.softhsm_path = "/usr/lib/softhsm/libsofthsm2.so";
     g_opt.seconds = 2.0;
-    g_opt.setup_budget = 300;
+    g_opt.setup_budget = 120;
     g_opt.nthreads = 3;
     g_opt.threads[0] = 1, g_opt.threads[1] = 2, g_opt.threads[2] = 4;
     g_opt.nfind = parse_list("10,1000,100000", g_opt.find_sizes, MAX_FIND_SIZES);
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
-        case 'k': g_opt.p11kms_path = optarg; break;
-        case 's': g_opt.softhsm_path = optarg; break;
-        case 'K': g_opt.p11kms_path = NULL; break;
-        case 'S': g_opt.softhsm_path = NULL; break;
-        case 't': g_opt.seconds = strtod(optarg, NULL), time_set = 1; break;
-        case 'b': g_opt.setup_budget = strtod(optarg, NULL); break;
-        case 'o': g_opt.only = optarg; break;
-        case 'j': g_opt.json_path = optarg; break;
-        case 'v': g_opt.tsv_path = optarg; break;
-        case 'q': g_opt.quick = 1; break;
+        case 'k':
+            g_opt.p11kms_path = optarg;
+            break;
+        case 's':
+            g_opt.softhsm_path = optarg;
+            break;
+        case 'K':
+            g_opt.p11kms_path = NULL;
+            break;
+        case 'S':
+            g_opt.softhsm_path = NULL;
+            break;
+        case 't':
+            g_opt.seconds = strtod(optarg, NULL), time_set = 1;
+            break;
+        case 'b':
+            g_opt.setup_budget = strtod(optarg, NULL), budget_set = 1;
+            break;
+        case 'o':
+            g_opt.only = optarg;
+            break;
+        case 'j':
+            g_opt.json_path = optarg;
+            break;
+        case 'v':
+            g_opt.tsv_path = optarg;
+            break;
+        case 'q':
+            g_opt.quick = 1;
+            break;
         case 'f':
             g_opt.nfind = parse_list(optarg, g_opt.find_sizes, MAX_FIND_SIZES), find_set = 1;
             break;
@@ -1096,8 +1126,12 @@ static void parse_args(int argc, char **argv)
                     g_opt.threads[i] = (int)th[i];
             }
             break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
         }
     }
     if (optind != argc || g_opt.nthreads <= 0 || g_opt.nfind < 0 || !(g_opt.seconds > 0)) {
@@ -1106,6 +1140,8 @@ static void parse_args(int argc, char **argv)
     }
     if (g_opt.quick && !time_set)
         g_opt.seconds = 0.2;
+    if (g_opt.quick && !budget_set)
+        g_opt.setup_budget = 10;
     if (g_opt.quick && !find_set)
         g_opt.nfind = parse_list("10,1000", g_opt.find_sizes, MAX_FIND_SIZES);
 }
@@ -1133,8 +1169,8 @@ int main(int argc, char **argv)
     int any = 0;
     parse_args(argc, argv);
     memset(mods, 0, sizeof(mods));
-    mods[IMPL_P11KMS] = (module_ctx){ .impl = IMPL_P11KMS, .path = g_opt.p11kms_path };
-    mods[IMPL_SOFTHSM] = (module_ctx){ .impl = IMPL_SOFTHSM, .path = g_opt.softhsm_path };
+    mods[IMPL_P11KMS] = (module_ctx){.impl = IMPL_P11KMS, .path = g_opt.p11kms_path};
+    mods[IMPL_SOFTHSM] = (module_ctx){.impl = IMPL_SOFTHSM, .path = g_opt.softhsm_path};
     g_json_rows = json_array();
     if (g_opt.tsv_path != NULL && (g_tsv = fopen(g_opt.tsv_path, "w")) == NULL)
         die("cannot write %s: %s", g_opt.tsv_path, strerror(errno));
@@ -1155,5 +1191,5 @@ int main(int argc, char **argv)
         die("cannot write %s", g_opt.tsv_path);
     json_decref(root);
     raw_free();
-    return 0;
+    return g_any_failed ? 1 : 0;
 }

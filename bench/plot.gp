@@ -13,6 +13,7 @@ set grid ytics
 set xtics rotate by -35 scale 0
 set key top right
 set datafile separator "\t"
-plot datafile using ($2 > 0 ? $2 : 1/0):xtic(1) title "p11kms (audited)", \
-     '' using ($3 > 0 ? $3 : 1/0) title "SoftHSMv2 (token keys)", \
-     '' using ($4 > 0 ? $4 : 1/0) title "raw OpenSSL EVP"
+label(c) = c == 2 ? "p11kms (audited)" : c == 3 ? "SoftHSMv2 (token keys)" : "raw OpenSSL EVP"
+# cols: the columns (2 p11kms, 3 SoftHSMv2, 4 OpenSSL) that have data
+plot for [c in cols] datafile using (column(c + 0) > 0 ? column(c + 0) : 1/0):xtic(1) \
+     title label(c + 0)

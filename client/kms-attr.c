@@ -263,7 +263,9 @@ int p11kms_client_kms_attr_list_keys(const p11kms_client_kms *s, const char *key
         goto done;
     for (CK_ULONG i = 0; i < n; i++)
         add_object(s, hs[i], key_of ? only : NULL, aliases, seen, arr);
-    res->json = json_pack("{s:O,s:b}", aliases ? "Aliases" : "Keys", arr, "Truncated", 0);
+    /* One search returns at most MAX_OBJECTS objects; say so rather than hide it. */
+    res->json =
+        json_pack("{s:O,s:b}", aliases ? "Aliases" : "Keys", arr, "Truncated", n == MAX_OBJECTS);
     ok = res->json != NULL;
 done:
     OPENSSL_free(hs);

@@ -59,13 +59,13 @@ CK_RV p11kms_p11_opreq_context(const opreq *r, const char *field, ctx_buf *b)
     return CKR_OK;
 }
 
-const char *p11kms_p11_opp11kms_p11_opreq_str(const opreq *r, const char *field)
+const char *p11kms_p11_opreq_str(const opreq *r, const char *field)
 {
     json_t *v = r->req ? json_object_get(r->req, field) : NULL;
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-long long p11kms_p11_opp11kms_p11_opreq_int(const opreq *r, const char *field, long long def)
+long long p11kms_p11_opreq_int(const opreq *r, const char *field, long long def)
 {
     json_t *v = r->req ? json_object_get(r->req, field) : NULL;
     return json_is_integer(v) ? json_integer_value(v) : def;
@@ -198,13 +198,8 @@ static p11kms_kms_rc op_describe(env *e)
     memset(&m, 0, sizeof(m));
     p11kms_kms_rc rc = p11kms_kms_describe_key(e->kms, e->who, NULL, e->r->key, &m);
     if (rc == P11KMS_KMS_OK)
-        p11kms_p11_opreq_respond(e->r, json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s,s:i}}", "KeyMetadata", "KeyId",
-                                m.key_id, "KeyState", p11kms_kms_state_name(m.state), "KeySpec",
-                                p11kms_kms_spec_name(m.spec), "KeyUsage",
-                                p11kms_kms_usage_name(m.usage), "KeyManager",
-                                p11kms_kms_manager_name(m.manager), "Description",
-                                m.description ? m.description : "", "CurrentKeyVersion",
-                                (int)m.current_version));
+        p11kms_p11_opreq_respond(
+            e->r, json_pack("{s:o}", "KeyMetadata", p11kms_p11_opreq_meta_json(&m)));
     p11kms_kms_key_meta_clear(&m);
     return rc;
 }
@@ -216,21 +211,22 @@ static const char *const g_names[] = {
     "DisableKeyRotation", "RotateKeyOnDemand",
 };
 
-static int known_name(const char *n)
+static int known_name(const char *n, int *needs_key)
 {
     for (size_t i = 0; i < sizeof(g_names) / sizeof(g_names[0]); i++)
-        if (strcmp(g_names[i], n) == 0)
+        if (strcmp(g_names[i], n) == 0) {
+            *needs_key = strcmp(n, "RunDue") != 0 && strstr(n, "Alias") == NULL
+                         && strcmp(n, "Decrypt") != 0 && strcmp(n, "ReEncrypt") != 0;
             return 1;
-    return 0;
+        }
+    return p11kms_p11_opreq_ops_known(n, needs_key);
 }
 
 static p11kms_kms_rc dispatch(env *e)
 {
     const char *n = e->r->name;
-    int needs_key = strcmp(n, "RunDue") != 0 && strcmp(n, "CreateAlias") != 0
-                    && strcmp(n, "UpdateAlias") != 0 && strcmp(n, "DeleteAlias") != 0
-                    && strcmp(n, "Decrypt") != 0 && strcmp(n, "ReEncrypt") != 0;
-    if (!known_name(n))
+    int needs_key = 0;
+    if (!known_name(n, &needs_key))
         return P11KMS_KMS_RC_COUNT_;
     if (needs_key && e->r->key == NULL)
         return P11KMS_KMS_VALIDATION;
@@ -246,9 +242,11 @@ static p11kms_kms_rc dispatch(env *e)
         return op_describe(e);
     if (strcmp(n, "RunDue") == 0)
         return op_run_due(e);
-    if (strstr(n, "Alias") != NULL)
+    if (strcmp(n, "CreateAlias") == 0 || strcmp(n, "UpdateAlias") == 0
+        || strcmp(n, "DeleteAlias") == 0)
         return op_alias(e, n);
-    return op_simple(e, n);
+    p11kms_kms_rc rc = op_simple(e, n);
+    return rc == P11KMS_KMS_RC_COUNT_ ? p11kms_p11_opreq_ops_dispatch(e) : rc;
 }
 
 /* ---------------- creation ---------------- */

@@ -10,6 +10,7 @@
 
 #include "common/timeutil.h"
 #include "store/audit-internal.h"
+#include "store/audit-syslog.h"
 
 /* A journal is folded by its own process once it holds this many bytes
  * (a few hundred records), so no journal grows without bound. */
@@ -262,6 +263,11 @@ p11kms_store_rc p11kms_store_audit_append(p11kms_store *st, p11kms_audit_record 
         rc = append_in_txn(s, rec);
     else
         rc = append_journal(s);
+    /* Best-effort copy for log pipelines; the chain stays the record of
+     * truth (a management record copied here may still roll back with its
+     * change, which the copy's reader sees as a call without effect). */
+    if (rc == P11KMS_STORE_OK)
+        p11kms_audit_syslog_record(rec);
 done:
     return rc;
 }

@@ -96,14 +96,11 @@ static unsigned int get_key(unsigned int key_id, unsigned int version, unsigned 
 }
 
 /* NULL encryption functions: the server's default (AES-CBC, my_crypt). */
-static struct st_mariadb_encryption g_encryption = {MariaDB_ENCRYPTION_INTERFACE_VERSION,
-                                                    get_latest_key_version,
-                                                    get_key,
-                                                    NULL,
-                                                    NULL,
-                                                    NULL,
-                                                    NULL,
-                                                    NULL};
+static struct st_mariadb_encryption g_encryption = {
+    .interface_version = MariaDB_ENCRYPTION_INTERFACE_VERSION,
+    .get_latest_key_version = get_latest_key_version,
+    .get_key = get_key,
+};
 
 /* ---- system variables ---------------------------------------------------- */
 

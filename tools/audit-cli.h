@@ -66,10 +66,10 @@ int audit_unhex(const char *s, unsigned char *out, size_t n);
 int audit_file_sha256(const char *path, unsigned char out[32]);
 /* Reads a whole (small) file; *data malloc'd and NUL-terminated. */
 int audit_read_file(const char *path, size_t max, char **data, size_t *len);
-/* Writes data to path atomically (temp file + rename), mode 0644 or 0600.
+/* Writes data to path atomically (temp file + rename), mode 0600.
  * excl: refuse to replace an existing file.  1 ok. */
 int audit_write_file(const char *path, const void *data, size_t len, int excl);
-/* mkdir -p (mode 0755 for each created level); 1 ok. */
+/* mkdir -p (mode 0700 for each created level); 1 ok. */
 int audit_mkdirs(const char *path);
 
 /* Entries of the record as a CloudTrail JSON (list, export). */

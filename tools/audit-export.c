@@ -118,7 +118,7 @@ static int window_open(writer *w, const p11kms_audit_entry *e, const char *day)
                  strerror(errno));
         return 0;
     }
-    fchmod(fd, 0644);
+    fchmod(fd, 0600);
     memcpy(w->day, day, sizeof(w->day));
     w->first = e->seq;
     w->n = 0;

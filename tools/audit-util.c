@@ -281,7 +281,7 @@ int audit_write_file(const char *path, const void *data, size_t len, int excl)
     fd = mkstemp(tmp);
     if (fd < 0)
         goto done;
-    ok = fchmod(fd, 0644) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+    ok = fchmod(fd, 0600) == 0 && write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     ok = ok && (excl ? link(tmp, path) == 0 : rename(tmp, path) == 0);
     if (!ok || excl)
@@ -300,10 +300,10 @@ int audit_mkdirs(const char *path)
         if (*s != '/')
             continue;
         *s = '\0';
-        ok = mkdir(p, 0755) == 0 || errno == EEXIST;
+        ok = mkdir(p, 0700) == 0 || errno == EEXIST;
         *s = '/';
     }
-    ok = ok && (mkdir(p, 0755) == 0 || errno == EEXIST);
+    ok = ok && (mkdir(p, 0700) == 0 || errno == EEXIST);
     free(p);
     return ok;
 }

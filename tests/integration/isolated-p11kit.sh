@@ -104,6 +104,14 @@ svc_cli() {
         "$@"
 }
 
+# `p11kms audit` reads its options after the subcommand.
+svc_audit() {
+    local sub=$1
+    shift
+    as $SVC env P11KMS_CONF="$T/conf/admin.conf" XDG_DATA_HOME="$SVCDIR" XDG_CONFIG_HOME="$SVCDIR" \
+        "$CLI" audit "$sub" --store "$STORE/store.db" --pin-source "file:$SVCDIR/pin" "$@"
+}
+
 svc_cli init --label $LABEL >/dev/null || fail "token init as the service user"
 [ "$(stat -c %U:%a "$STORE/store.db")" = "$SVC:600" ] || fail "store file not 0600 $SVC"
 KEY=$(svc_cli --output text --query KeyMetadata.KeyId create-key --description isolated-it) \
@@ -146,8 +154,8 @@ ok "p11-kit server running as $SVC on $SOCK"
 
 export P11_KIT_SERVER_ADDRESS=unix:path=$SOCK
 # The clients' CLI: no PIN exists for them; a self-unlocked token answers
-# C_Login with CKR_USER_ALREADY_LOGGED_IN, so any value passes.
-export P11KMS_PIN=no-pin-needed
+# C_Login with CKR_USER_ALREADY_LOGGED_IN, so any value passes (the CLI
+# still asks for one; it should skip C_Login when CKF_LOGIN_REQUIRED is off).
 # client_exec replaces the calling (sub)shell, so `client_exec ... &` gives
 # in $! the pid of the CLI process itself; client_cli runs it in a subshell.
 client_exec() {
@@ -155,7 +163,7 @@ client_exec() {
     shift
     exec setpriv --reuid "$u" --regid "$u" --init-groups --inh-caps=-all -- \
         env P11KMS_MODULE="$CLIENT" P11_KIT_SERVER_ADDRESS="$P11_KIT_SERVER_ADDRESS" \
-        P11KMS_PIN=$P11KMS_PIN XDG_CONFIG_HOME=/nonexistent XDG_DATA_HOME=/nonexistent \
+        P11KMS_PIN=no-pin-needed XDG_CONFIG_HOME=/nonexistent XDG_DATA_HOME=/nonexistent \
         "$CLI" "$@"
 }
 client_cli() { (client_exec "$@"); }
@@ -232,6 +240,27 @@ client_cli $A encrypt --key-id "$KEY" --plaintext "fileb://$T/plain" >/dev/null 
 svc_cli describe-key --key-id "$KEY" >/dev/null || fail "after B's wrong PINs: service PIN locked"
 ok "clients cannot C_InitToken, log in as SO, C_InitPIN, C_SetPIN or lock the PIN"
 
+# --- fail closed: served, but not behind the configured socket --------------
+as $SVC env P11KMS_CONF="$T/conf/served.conf" XDG_DATA_HOME="$SVCDIR" XDG_CONFIG_HOME="$SVCDIR" \
+    pkcs11-tool --module "$MOD" -T </dev/null >"$T/out" 2>&1 \
+    && fail "served module without a socket on stdin must fail closed: $(cat "$T/out")"
+OTHER=$RUN/other.sock
+as $SVC env P11KMS_CONF="$T/conf/served.conf" XDG_DATA_HOME="$SVCDIR" XDG_CONFIG_HOME="$SVCDIR" \
+    p11-kit server -f --provider "$MOD" -n "$OTHER" "pkcs11:token=$LABEL" >"$T/other.log" 2>&1 &
+OTHER_PID=$!
+cleanup_hooks=("kill $OTHER_PID 2>/dev/null" "${cleanup_hooks[@]}")
+for _ in $(seq 100); do [ -S "$OTHER" ] && break; sleep 0.1; done
+[ -S "$OTHER" ] || fail "second p11-kit server did not start"
+chgrp $GRP "$OTHER"
+chmod 0660 "$OTHER"
+as $A env P11_KIT_SERVER_ADDRESS="unix:path=$OTHER" P11KMS_MODULE="$CLIENT" P11KMS_PIN=x \
+    "$CLI" encrypt --key-id "$KEY" --plaintext "fileb://$T/plain" >"$T/out" 2>&1 \
+    && fail "a connection on another socket than served = p11-kit:$SOCK must fail closed"
+echo "# on $OTHER: $(head -n 1 "$T/out")"
+kill $OTHER_PID 2>/dev/null || true
+wait $OTHER_PID 2>/dev/null || true
+ok "fails closed without a socket on stdin and on a socket bound elsewhere"
+
 # --- the store is the service's alone ---------------------------------------
 for u in $A $B; do
     as $u cat "$STORE/store.db" >/dev/null 2>&1 && fail "$u can read the store file"
@@ -244,7 +273,7 @@ ok "neither client can read the store file"
 
 # --- the audit, read as the service user ------------------------------------
 stop_server
-svc_cli audit list --store "$STORE/store.db" --all >"$T/audit.json" 2>"$T/err" \
+svc_audit list --all >"$T/audit.json" 2>"$T/err" \
     || fail "audit list as the service user: $(cat "$T/err")"
 # audit_has EVENT UID PID RESULT — one record of EVENT by UID with PID, RESULT
 # "ok" (no errorCode) or "denied" (AccessDeniedException).
@@ -285,7 +314,7 @@ else
         grep -q "\"pid\": *${want##*:}\b" "$T/audit.json" || fail "audit: pid ${want##*:} missing"
     done
 fi
-svc_cli audit verify --store "$STORE/store.db" >/dev/null 2>"$T/err" \
+svc_audit verify >/dev/null 2>"$T/err" \
     || fail "audit verify as the service user: $(cat "$T/err")"
 ok "the audit names A and B by uid with their real pids, and verifies"
 

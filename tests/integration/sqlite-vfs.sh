@@ -54,17 +54,20 @@ no_plaintext "$DB" "$DB-journal"
 
 # 2. WAL mode: frames hold no plaintext; a writer killed with -9 recovers
 sq "PRAGMA journal_mode=WAL;" >/dev/null
-{ echo ".load $EXT"; echo ".open $URI"; echo "PRAGMA wal_autocheckpoint=0;";
-  echo "INSERT INTO t(v) SELECT 'MARKER-w' || value FROM generate_series(1, 500);";
-  echo "BEGIN;"; echo "INSERT INTO t(v) VALUES('MARKER-uncommitted');";
-  echo "SELECT 'ready';"; sleep 30; } | sqlite3 -batch >"$T/wal.out" 2>&1 &
+mkfifo "$T/wal.in"
+sqlite3 -batch <"$T/wal.in" >"$T/wal.out" 2>&1 &
 writer=$!
+exec 7>"$T/wal.in"
+printf '%s\n' ".load $EXT" ".open $URI" "PRAGMA wal_autocheckpoint=0;" \
+    "INSERT INTO t(v) SELECT 'MARKER-w' || value FROM generate_series(1, 500);" \
+    "BEGIN;" "INSERT INTO t(v) VALUES('MARKER-uncommitted');" "SELECT 'ready';" >&7
 for _ in $(seq 100); do grep -q ready "$T/wal.out" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$T/wal.out" || fail "WAL writer did not start: $(cat "$T/wal.out")"
 [ -s "$DB-wal" ] || fail "no WAL file"
 no_plaintext "$DB" "$DB-wal"
-kill -9 "$writer" 2>/dev/null; pkill -9 -P $$ sleep 2>/dev/null || true
+kill -9 "$writer"
 wait "$writer" 2>/dev/null || true
+exec 7>&-
 [ "$(count)" = 2500 ] || fail "WAL recovery: expected 2500 rows, got $(count)"
 [ "$(sq "PRAGMA integrity_check;")" = ok ] || fail "integrity_check after recovery"
 sq "PRAGMA wal_checkpoint(TRUNCATE);" "PRAGMA journal_mode=DELETE;" >/dev/null

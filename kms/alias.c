@@ -163,8 +163,7 @@ static p11kms_kms_rc alias_page(p11kms_kms *kms, const char *key_id, unsigned li
     int more = 0;
     p11kms_kms_rc rc;
 
-    rc = kms_rc_from_store(p11kms_store_alias_list(kms->st, key_id, marker, limit, &a, &n,
-                                                   &more));
+    rc = kms_rc_from_store(p11kms_store_alias_list(kms->st, key_id, marker, limit, &a, &n, &more));
     if (rc != P11KMS_KMS_OK)
         return rc;
     out->entries = calloc(n + 1, sizeof(*out->entries));
@@ -185,8 +184,8 @@ static p11kms_kms_rc alias_page(p11kms_kms *kms, const char *key_id, unsigned li
 }
 
 p11kms_kms_rc p11kms_kms_list_aliases(p11kms_kms *kms, const p11kms_caller *caller,
-                                      const char *key_id, unsigned limit,
-                                      const char *marker, p11kms_kms_alias_list *out)
+                                      const char *key_id, unsigned limit, const char *marker,
+                                      p11kms_kms_alias_list *out)
 {
     kms_call c;
     p11kms_policy_request req;

@@ -29,8 +29,8 @@ p11kms_kms_rc kms_oaep_encrypt(kms_call *c, const uint8_t *pt, size_t pt_len,
     if (rc == P11KMS_KMS_OK)
         rc = kms_bytes_alloc(out, modulus_len(c->key->spec));
     if (rc == P11KMS_KMS_OK &&
-        !p11kms_crypto_rsa_oaep_encrypt(v->pkey, oaep_md(alg), P11KMS_MD_NONE, NULL, 0, pt,
-                                        pt_len, out->data, &out->len))
+        !p11kms_crypto_rsa_oaep_encrypt(v->pkey, oaep_md(alg), P11KMS_MD_NONE, NULL, 0, pt, pt_len,
+                                        out->data, &out->len))
         rc = kms_fail(c, P11KMS_KMS_INTERNAL, "RSA-OAEP encryption failed");
     if (rc == P11KMS_KMS_OK)
         c->key_version = v->version;
@@ -50,8 +50,8 @@ p11kms_kms_rc kms_oaep_decrypt(kms_call *c, const uint8_t *ct, size_t ct_len,
     if (rc == P11KMS_KMS_OK)
         rc = kms_bytes_alloc(out, ct_len);
     if (rc == P11KMS_KMS_OK &&
-        !p11kms_crypto_rsa_oaep_decrypt(v->pkey, oaep_md(alg), P11KMS_MD_NONE, NULL, 0, ct,
-                                        ct_len, out->data, &out->len))
+        !p11kms_crypto_rsa_oaep_decrypt(v->pkey, oaep_md(alg), P11KMS_MD_NONE, NULL, 0, ct, ct_len,
+                                        out->data, &out->len))
         rc = kms_fail(c, P11KMS_KMS_INVALID_CIPHERTEXT, "RSA-OAEP decryption failed");
     if (rc == P11KMS_KMS_OK)
         c->key_version = v->version;

@@ -18,8 +18,7 @@
 #include "kms/kms-internal.h"
 
 void kms_call_begin(kms_call *c, p11kms_kms *kms, const p11kms_caller *caller,
-                    const char *event_name, const char *action, int management,
-                    int read_only)
+                    const char *event_name, const char *action, int management, int read_only)
 {
     memset(c, 0, sizeof(*c));
     c->kms = kms;
@@ -169,9 +168,8 @@ p11kms_kms_rc kms_call_end(kms_call *c, p11kms_kms_rc rc)
     return rc;
 }
 
-p11kms_kms_rc kms_audit_service_event(p11kms_kms *kms, const char *event_name,
-                                      const char *key_id, uint32_t version,
-                                      const char *request_json)
+p11kms_kms_rc kms_audit_service_event(p11kms_kms *kms, const char *event_name, const char *key_id,
+                                      uint32_t version, const char *request_json)
 {
     p11kms_audit_record rec;
 

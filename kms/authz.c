@@ -94,27 +94,36 @@ static p11kms_kms_rc idcache_fill(p11kms_kms *kms, const p11kms_caller *caller)
     uint32_t gids[P11KMS_CALLER_MAX_GROUPS];
     p11kms_store_identity_policy *rows = NULL;
     size_t n = 0, ng = caller->ngroups < P11KMS_CALLER_MAX_GROUPS ? caller->ngroups
-                                                                   : P11KMS_CALLER_MAX_GROUPS;
+                                                                  : P11KMS_CALLER_MAX_GROUPS;
     char err[ERRLEN];
     p11kms_store_rc src;
+    int unparsable = 0;
 
     kms_idcache_free(&kms->idc);
     for (size_t i = 0; i < ng; i++)
         gids[i] = (uint32_t)caller->groups[i];
-    src = p11kms_store_identity_policy_for_caller(kms->st, (uint32_t)caller->uid, gids, ng,
-                                                  &rows, &n);
+    src = p11kms_store_identity_policy_for_caller(kms->st, (uint32_t)caller->uid, gids, ng, &rows,
+                                                  &n);
     if (src != P11KMS_STORE_OK)
         return kms_rc_from_store(src);
     kms->idc.pols = calloc(n + 1, sizeof(*kms->idc.pols));
-    for (size_t i = 0; kms->idc.pols != NULL && i < n; i++) {
+    for (size_t i = 0; kms->idc.pols != NULL && i < n && !unparsable; i++) {
         p11kms_policy *p = p11kms_policy_parse(rows[i].document, strlen(rows[i].document),
                                                P11KMS_POLICY_IDENTITY, err, sizeof(err));
         if (p != NULL)
             kms->idc.pols[kms->idc.n++] = p;
+        else
+            unparsable = 1;
     }
     p11kms_store_identity_policy_list_free(rows, n);
     if (kms->idc.pols == NULL)
         return P11KMS_KMS_NOMEM;
+    if (unparsable) {
+        /* Fail closed: a stored identity policy that no longer parses may
+         * hold the Deny that would have applied; never evaluate without it. */
+        kms_idcache_free(&kms->idc);
+        return P11KMS_KMS_INTERNAL;
+    }
     kms->idc.uid = (uint32_t)caller->uid;
     kms->idc.ngroups = ng;
     memcpy(kms->idc.groups, caller->groups, ng * sizeof(gid_t));
@@ -136,8 +145,8 @@ static p11kms_kms_rc identity_policies(p11kms_kms *kms, const p11kms_caller *cal
     if (rc != P11KMS_KMS_OK)
         return rc;
     if (kms->admin_policy == NULL && p11kms_policy_default_admin_identity_policy(&doc)) {
-        kms->admin_policy = p11kms_policy_parse(doc, strlen(doc), P11KMS_POLICY_IDENTITY,
-                                                err, sizeof(err));
+        kms->admin_policy =
+            p11kms_policy_parse(doc, strlen(doc), P11KMS_POLICY_IDENTITY, err, sizeof(err));
         free(doc);
     }
     *pols = calloc(kms->idc.n + 1, sizeof(**pols));
@@ -151,16 +160,31 @@ static p11kms_kms_rc identity_policies(p11kms_kms *kms, const p11kms_caller *cal
     return P11KMS_KMS_OK;
 }
 
-static void deny_message(kms_call *c, const p11kms_policy_request *req,
-                         p11kms_policy_decision d)
+/* Names what decided a denial, so the AccessDenied record says which
+ * statement to look at: its Sid (or index) and policy, or the default deny. */
+static void deny_reason(const p11kms_policy_result *why, char *out, size_t cap)
 {
+    const char *where =
+        why->source == P11KMS_POLICY_FROM_IDENTITY_POLICY ? "an identity policy" : "the key policy";
+    if (why->decision != P11KMS_POLICY_DENY_EXPLICIT)
+        snprintf(out, cap, "no policy allows it (default deny)");
+    else if (why->sid != NULL && why->sid[0] != '\0')
+        snprintf(out, cap, "statement Sid \"%.64s\" of %s denies it", why->sid, where);
+    else
+        snprintf(out, cap, "statement %zu (no Sid) of %s denies it", why->statement_index, where);
+}
+
+static void deny_message(kms_call *c, const p11kms_policy_request *req,
+                         const p11kms_policy_result *why)
+{
+    char reason[128];
+
+    deny_reason(why, reason, sizeof(reason));
     snprintf(c->detail_buf, sizeof(c->detail_buf),
              "uid:%u%s%s is not authorized to perform %s on %s%s because %s",
              (unsigned)c->caller->uid, c->caller->user[0] ? " user:" : "", c->caller->user,
-             req->action, req->key_id ? "key " : "the token",
-             req->key_id ? req->key_id : "",
-             d == P11KMS_POLICY_DENY_EXPLICIT ? "an explicit deny applies"
-                                              : "no policy allows it");
+             req->action, req->key_id ? "key " : "the token", req->key_id ? req->key_id : "",
+             reason);
     c->detail = c->detail_buf;
 }
 
@@ -172,6 +196,7 @@ p11kms_kms_rc kms_authorize(kms_call *c, p11kms_policy_request *req)
     const p11kms_grant *const *grants = NULL;
     size_t ngrants = 0;
     p11kms_policy_decision d;
+    p11kms_policy_result why;
     p11kms_kms_rc rc;
 
     if (req->action == NULL)
@@ -191,16 +216,15 @@ p11kms_kms_rc kms_authorize(kms_call *c, p11kms_policy_request *req)
     rc = identity_policies(c->kms, c->caller, &ids, &nids);
     if (rc != P11KMS_KMS_OK)
         return kms_fail(c, rc, "cannot load identity policies");
-    d = p11kms_policy_evaluate(keypol, ids, nids, grants, ngrants, req, NULL);
+    memset(&why, 0, sizeof(why));
+    d = p11kms_policy_evaluate(keypol, ids, nids, grants, ngrants, req, &why);
+    if (d != P11KMS_POLICY_ALLOW)
+        deny_message(c, req, &why); /* why.sid points into a policy: before free */
     free(ids);
-    if (d == P11KMS_POLICY_ALLOW)
-        return P11KMS_KMS_OK;
-    deny_message(c, req, d);
-    return P11KMS_KMS_ACCESS_DENIED;
+    return d == P11KMS_POLICY_ALLOW ? P11KMS_KMS_OK : P11KMS_KMS_ACCESS_DENIED;
 }
 
-p11kms_kms_rc kms_policy_check_doc(kms_call *c, const char *json, int identity,
-                                   char **normalized)
+p11kms_kms_rc kms_policy_check_doc(kms_call *c, const char *json, int identity, char **normalized)
 {
     p11kms_policy_kind kind = identity ? P11KMS_POLICY_IDENTITY : P11KMS_POLICY_KEY;
 
@@ -221,16 +245,15 @@ p11kms_kms_rc kms_lockout_check(kms_call *c, const char *policy_json, const char
     p11kms_policy *pol;
     p11kms_kms_rc rc;
 
-    pol = p11kms_policy_parse(policy_json, strlen(policy_json), P11KMS_POLICY_KEY,
-                              c->detail_buf, sizeof(c->detail_buf));
+    pol = p11kms_policy_parse(policy_json, strlen(policy_json), P11KMS_POLICY_KEY, c->detail_buf,
+                              sizeof(c->detail_buf));
     if (pol == NULL) {
         c->detail = c->detail_buf;
         return P11KMS_KMS_MALFORMED_POLICY;
     }
     rc = identity_policies(c->kms, c->caller, &ids, &nids);
-    if (rc == P11KMS_KMS_OK &&
-        !p11kms_policy_lockout_check(pol, ids, nids, c->caller, key_id, c->detail_buf,
-                                     sizeof(c->detail_buf))) {
+    if (rc == P11KMS_KMS_OK && !p11kms_policy_lockout_check(pol, ids, nids, c->caller, key_id,
+                                                            c->detail_buf, sizeof(c->detail_buf))) {
         c->detail = c->detail_buf;
         rc = P11KMS_KMS_MALFORMED_POLICY;
     }

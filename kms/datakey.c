@@ -29,9 +29,9 @@ static void request_json(kms_call *c, p11kms_kms_data_key_spec spec, unsigned n,
                          const p11kms_kms_context *ctx)
 {
     if (spec != P11KMS_KMS_DATA_KEY_NONE)
-        json_object_set_new(c->request, "keySpec",
-                            json_string(spec == P11KMS_KMS_DATA_KEY_AES_128 ? "AES_128"
-                                                                            : "AES_256"));
+        json_object_set_new(
+            c->request, "keySpec",
+            json_string(spec == P11KMS_KMS_DATA_KEY_AES_128 ? "AES_128" : "AES_256"));
     else
         json_object_set_new(c->request, "numberOfBytes", json_integer(n));
     kms_json_context(c->request, "encryptionContext", ctx);
@@ -39,22 +39,20 @@ static void request_json(kms_call *c, p11kms_kms_data_key_spec spec, unsigned n,
 
 p11kms_kms_rc p11kms_kms_generate_data_key(p11kms_kms *kms, const p11kms_caller *caller,
                                            p11kms_kms_key *key, const char *key_ref,
-                                           p11kms_kms_data_key_spec spec,
-                                           unsigned number_of_bytes,
+                                           p11kms_kms_data_key_spec spec, unsigned number_of_bytes,
                                            const p11kms_kms_context *ctx,
                                            p11kms_kms_bytes *plaintext,
                                            p11kms_kms_bytes *ciphertext)
 {
     kms_call c;
     p11kms_policy_request req;
-    p11kms_kms_bytes dk = { NULL, 0 };
+    p11kms_kms_bytes dk = {NULL, 0};
     size_t len = 0;
     p11kms_kms_rc rc;
 
     kms_call_begin(&c, kms, caller,
                    plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext",
-                   plaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext", 0,
-                   0);
+                   plaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext", 0, 0);
     kms_call_out(&c, ciphertext);
     kms_call_out(&c, plaintext);
     request_json(&c, spec, number_of_bytes, ctx);

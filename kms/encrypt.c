@@ -52,8 +52,8 @@ p11kms_kms_rc kms_data_authorize(kms_call *c, const p11kms_kms_context *ctx,
     return rc;
 }
 
-static p11kms_kms_rc context_encode(kms_call *c, const p11kms_kms_context *ctx,
-                                    uint8_t **enc, size_t *len)
+static p11kms_kms_rc context_encode(kms_call *c, const p11kms_kms_context *ctx, uint8_t **enc,
+                                    size_t *len)
 {
     p11kms_kms_envelope_rc erc;
 
@@ -88,9 +88,9 @@ p11kms_kms_rc kms_envelope_encrypt(kms_call *c, const uint8_t *pt, size_t pt_len
     if (rc == P11KMS_KMS_OK)
         rc = kms_bytes_alloc(out, p11kms_kms_envelope_blob_len(pt_len));
     if (rc == P11KMS_KMS_OK &&
-        p11kms_kms_envelope_seal(v->material, v->material_len, c->key->key_id, v->version,
-                                 salt_iv, salt_iv + P11KMS_KMS_ENVELOPE_SALT_LEN, enc, enc_len,
-                                 pt, pt_len, out->data) != P11KMS_KMS_SEAL_OK)
+        p11kms_kms_envelope_seal(v->material, v->material_len, c->key->key_id, v->version, salt_iv,
+                                 salt_iv + P11KMS_KMS_ENVELOPE_SALT_LEN, enc, enc_len, pt, pt_len,
+                                 out->data) != P11KMS_KMS_SEAL_OK)
         rc = kms_fail(c, P11KMS_KMS_INTERNAL, "encryption failed");
     if (rc == P11KMS_KMS_OK)
         c->key_version = v->version;
@@ -118,8 +118,7 @@ static p11kms_kms_rc blob_key(kms_call *c, p11kms_kms_key *h, const char *ref,
         return kms_key_resolve(c, NULL, env->key_id);
     rc = kms_key_resolve(c, h, ref);
     if (rc == P11KMS_KMS_OK && strcmp(c->key->key_id, env->key_id) != 0)
-        rc = kms_fail(c, P11KMS_KMS_INCORRECT_KEY,
-                      "the ciphertext was made under another key");
+        rc = kms_fail(c, P11KMS_KMS_INCORRECT_KEY, "the ciphertext was made under another key");
     return rc;
 }
 
@@ -140,8 +139,7 @@ static p11kms_kms_rc envelope_open(kms_call *c, const p11kms_kms_envelope *env,
     if (rc == P11KMS_KMS_OK)
         rc = kms_bytes_alloc(out, env->ciphertext_len);
     if (rc == P11KMS_KMS_OK) {
-        src = p11kms_kms_envelope_open(v->material, v->material_len, env, enc, enc_len,
-                                       out->data);
+        src = p11kms_kms_envelope_open(v->material, v->material_len, env, enc, enc_len, out->data);
         if (src == P11KMS_KMS_SEAL_ERR_CONTEXT_MISMATCH)
             rc = kms_fail(c, P11KMS_KMS_INVALID_CIPHERTEXT, "encryption context mismatch");
         else if (src == P11KMS_KMS_SEAL_ERR_AUTH)
@@ -186,12 +184,10 @@ static p11kms_kms_rc alg_fits(kms_call *c, p11kms_kms_enc_alg alg, const p11kms_
                     "the EncryptionAlgorithm is not valid for this key");
 }
 
-p11kms_kms_rc p11kms_kms_encrypt(p11kms_kms *kms, const p11kms_caller *caller,
-                                 p11kms_kms_key *key, const char *key_ref,
-                                 const uint8_t *pt, size_t pt_len,
+p11kms_kms_rc p11kms_kms_encrypt(p11kms_kms *kms, const p11kms_caller *caller, p11kms_kms_key *key,
+                                 const char *key_ref, const uint8_t *pt, size_t pt_len,
                                  const p11kms_kms_context *ctx, p11kms_kms_enc_alg alg,
-                                 p11kms_kms_bytes *ciphertext,
-                                 uint32_t *key_version_out)
+                                 p11kms_kms_bytes *ciphertext, uint32_t *key_version_out)
 {
     kms_call c;
     p11kms_policy_request req;
@@ -238,9 +234,8 @@ static p11kms_kms_rc decrypt_envelope(kms_call *c, p11kms_kms_key *key, const ch
     return rc;
 }
 
-p11kms_kms_rc p11kms_kms_decrypt(p11kms_kms *kms, const p11kms_caller *caller,
-                                 p11kms_kms_key *key, const char *key_ref,
-                                 const uint8_t *ct, size_t ct_len,
+p11kms_kms_rc p11kms_kms_decrypt(p11kms_kms *kms, const p11kms_caller *caller, p11kms_kms_key *key,
+                                 const char *key_ref, const uint8_t *ct, size_t ct_len,
                                  const p11kms_kms_context *ctx, p11kms_kms_enc_alg alg,
                                  p11kms_kms_bytes *plaintext, char *key_id_out)
 {
@@ -303,8 +298,8 @@ static p11kms_kms_rc reencrypt_from(kms_call *c, const uint8_t *ct, size_t ct_le
 }
 
 static p11kms_kms_rc reencrypt_to(kms_call *c, const p11kms_kms_bytes *pt,
-                                  const p11kms_kms_context *ctx, p11kms_kms_key *h,
-                                  const char *ref, p11kms_kms_bytes *out)
+                                  const p11kms_kms_context *ctx, p11kms_kms_key *h, const char *ref,
+                                  p11kms_kms_bytes *out)
 {
     p11kms_policy_request req;
     p11kms_kms_rc rc = kms_key_resolve(c, h, ref);
@@ -321,16 +316,14 @@ static p11kms_kms_rc reencrypt_to(kms_call *c, const p11kms_kms_bytes *pt,
     return rc;
 }
 
-p11kms_kms_rc p11kms_kms_re_encrypt(p11kms_kms *kms, const p11kms_caller *caller,
-                                    const uint8_t *ct, size_t ct_len,
-                                    const p11kms_kms_context *src_ctx,
+p11kms_kms_rc p11kms_kms_re_encrypt(p11kms_kms *kms, const p11kms_caller *caller, const uint8_t *ct,
+                                    size_t ct_len, const p11kms_kms_context *src_ctx,
                                     p11kms_kms_key *src_key, const char *src_ref,
                                     p11kms_kms_key *dst_key, const char *dst_ref,
-                                    const p11kms_kms_context *dst_ctx,
-                                    p11kms_kms_bytes *ciphertext)
+                                    const p11kms_kms_context *dst_ctx, p11kms_kms_bytes *ciphertext)
 {
     kms_call c;
-    p11kms_kms_bytes pt = { NULL, 0 };
+    p11kms_kms_bytes pt = {NULL, 0};
     p11kms_kms_rc rc;
 
     kms_call_begin(&c, kms, caller, "ReEncrypt", "kms:ReEncryptFrom", 0, 0);

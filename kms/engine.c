@@ -106,7 +106,7 @@ void p11kms_kms_close(p11kms_kms *kms)
 
 static p11kms_kms_rc store_open(p11kms_kms *kms, int writable, int create)
 {
-    p11kms_store_options so = { 0, 0 };
+    p11kms_store_options so = {0, 0};
     p11kms_store_rc src;
 
     so.flags = writable ? 0 : P11KMS_STORE_OPEN_READONLY;
@@ -120,7 +120,7 @@ static p11kms_kms_rc store_open(p11kms_kms *kms, int writable, int create)
     kms->st_writable = writable;
     kms->have_counter = 0;
     if (writable && kms->opts.durability == P11KMS_KMS_DURABILITY_POWER) {
-        p11kms_audit_options ao = { P11KMS_AUDIT_DURABILITY_POWER, 0, 0 };
+        p11kms_audit_options ao = {P11KMS_AUDIT_DURABILITY_POWER, 0, 0};
         src = p11kms_store_audit_set_options(kms->st, &ao);
     }
     return kms_rc_from_store(src);

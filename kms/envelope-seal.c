@@ -25,9 +25,8 @@ static int derive(const uint8_t *material, size_t material_len, const uint8_t *h
     uint8_t info[P11KMS_KMS_ENVELOPE_KDF_INFO_LEN];
 
     p11kms_kms_envelope_kdf_info(header, info);
-    return p11kms_crypto_hkdf_sha256(salt, P11KMS_KMS_ENVELOPE_SALT_LEN, material,
-                                     material_len, info, sizeof(info), okm,
-                                     P11KMS_KMS_ENVELOPE_OKM_LEN);
+    return p11kms_crypto_hkdf_sha256(salt, P11KMS_KMS_ENVELOPE_SALT_LEN, material, material_len,
+                                     info, sizeof(info), okm, P11KMS_KMS_ENVELOPE_OKM_LEN);
 }
 
 static int commitment(const uint8_t *k_ctx, const uint8_t *ctx_enc, size_t ctx_len,
@@ -35,8 +34,7 @@ static int commitment(const uint8_t *k_ctx, const uint8_t *ctx_enc, size_t ctx_l
 {
     uint8_t mac[32];
     size_t mac_len = sizeof(mac);
-    int ok = p11kms_crypto_hmac(P11KMS_MD_SHA256, k_ctx, K_LEN, ctx_enc, ctx_len, mac,
-                                &mac_len);
+    int ok = p11kms_crypto_hmac(P11KMS_MD_SHA256, k_ctx, K_LEN, ctx_enc, ctx_len, mac, &mac_len);
 
     if (ok)
         memcpy(out, mac, P11KMS_KMS_ENVELOPE_COMMIT_LEN);
@@ -46,8 +44,8 @@ static int commitment(const uint8_t *k_ctx, const uint8_t *ctx_enc, size_t ctx_l
 
 /* Seals pt into out once header[0..106) minus the commitment is known. */
 static p11kms_kms_seal_rc seal_body(const uint8_t okm[P11KMS_KMS_ENVELOPE_OKM_LEN],
-                                    const uint8_t *ctx_enc, size_t ctx_len,
-                                    const uint8_t *pt, size_t pt_len, uint8_t *out)
+                                    const uint8_t *ctx_enc, size_t ctx_len, const uint8_t *pt,
+                                    size_t pt_len, uint8_t *out)
 {
     const uint8_t *iv = out + 78;
     uint8_t *aad = NULL;
@@ -59,8 +57,8 @@ static p11kms_kms_seal_rc seal_body(const uint8_t okm[P11KMS_KMS_ENVELOPE_OKM_LE
         goto done;
     memcpy(aad, out, P11KMS_KMS_ENVELOPE_HEADER_LEN);
     memcpy(aad + P11KMS_KMS_ENVELOPE_HEADER_LEN, ctx_enc, ctx_len);
-    if (!p11kms_crypto_aes_gcm_seal(okm, K_LEN, iv, P11KMS_KMS_ENVELOPE_IV_LEN, aad, aad_len,
-                                    pt, pt_len, out + P11KMS_KMS_ENVELOPE_HEADER_LEN,
+    if (!p11kms_crypto_aes_gcm_seal(okm, K_LEN, iv, P11KMS_KMS_ENVELOPE_IV_LEN, aad, aad_len, pt,
+                                    pt_len, out + P11KMS_KMS_ENVELOPE_HEADER_LEN,
                                     out + P11KMS_KMS_ENVELOPE_HEADER_LEN + pt_len,
                                     P11KMS_KMS_ENVELOPE_TAG_LEN))
         goto done;
@@ -82,8 +80,8 @@ p11kms_kms_seal_rc p11kms_kms_envelope_seal(const uint8_t *material, size_t mate
     p11kms_kms_seal_rc rc = P11KMS_KMS_SEAL_ERR_ARG;
 
     if (material == NULL || material_len != K_LEN || out == NULL || ctx_enc == NULL ||
-        p11kms_kms_envelope_write_header(out, key_id, key_version, salt, iv, commit, pt_len)
-            != P11KMS_KMS_ENVELOPE_OK)
+        p11kms_kms_envelope_write_header(out, key_id, key_version, salt, iv, commit, pt_len) !=
+            P11KMS_KMS_ENVELOPE_OK)
         goto done;
     rc = P11KMS_KMS_SEAL_ERR_CRYPTO;
     if (!derive(material, material_len, out, salt, okm) ||
@@ -97,8 +95,8 @@ done:
 }
 
 static p11kms_kms_seal_rc open_body(const uint8_t okm[P11KMS_KMS_ENVELOPE_OKM_LEN],
-                                    const p11kms_kms_envelope *env,
-                                    const uint8_t *ctx_enc, size_t ctx_len, uint8_t *out)
+                                    const p11kms_kms_envelope *env, const uint8_t *ctx_enc,
+                                    size_t ctx_len, uint8_t *out)
 {
     uint8_t *aad = NULL;
     size_t aad_len = P11KMS_KMS_ENVELOPE_HEADER_LEN + ctx_len;
@@ -110,8 +108,8 @@ static p11kms_kms_seal_rc open_body(const uint8_t okm[P11KMS_KMS_ENVELOPE_OKM_LE
     memcpy(aad, env->header, P11KMS_KMS_ENVELOPE_HEADER_LEN);
     memcpy(aad + P11KMS_KMS_ENVELOPE_HEADER_LEN, ctx_enc, ctx_len);
     rc = P11KMS_KMS_SEAL_ERR_AUTH;
-    if (!p11kms_crypto_aes_gcm_open(okm, K_LEN, env->iv, P11KMS_KMS_ENVELOPE_IV_LEN, aad,
-                                    aad_len, env->ciphertext, env->ciphertext_len, env->tag,
+    if (!p11kms_crypto_aes_gcm_open(okm, K_LEN, env->iv, P11KMS_KMS_ENVELOPE_IV_LEN, aad, aad_len,
+                                    env->ciphertext, env->ciphertext_len, env->tag,
                                     P11KMS_KMS_ENVELOPE_TAG_LEN, out))
         goto done;
     rc = P11KMS_KMS_SEAL_OK;
@@ -121,16 +119,14 @@ done:
 }
 
 p11kms_kms_seal_rc p11kms_kms_envelope_open(const uint8_t *material, size_t material_len,
-                                            const p11kms_kms_envelope *env,
-                                            const uint8_t *ctx_enc, size_t ctx_len,
-                                            uint8_t *out)
+                                            const p11kms_kms_envelope *env, const uint8_t *ctx_enc,
+                                            size_t ctx_len, uint8_t *out)
 {
     uint8_t okm[P11KMS_KMS_ENVELOPE_OKM_LEN];
     uint8_t commit[P11KMS_KMS_ENVELOPE_COMMIT_LEN];
     p11kms_kms_seal_rc rc = P11KMS_KMS_SEAL_ERR_ARG;
 
-    if (material == NULL || material_len != K_LEN || env == NULL || ctx_enc == NULL ||
-        out == NULL)
+    if (material == NULL || material_len != K_LEN || env == NULL || ctx_enc == NULL || out == NULL)
         goto done;
     rc = P11KMS_KMS_SEAL_ERR_CRYPTO;
     if (!derive(material, material_len, env->header, env->salt, okm) ||

@@ -16,10 +16,10 @@
 
 typedef enum p11kms_kms_seal_rc {
     P11KMS_KMS_SEAL_OK = 0,
-    P11KMS_KMS_SEAL_ERR_ARG,               /* bad sizes / header fields */
-    P11KMS_KMS_SEAL_ERR_CRYPTO,            /* OpenSSL failure */
-    P11KMS_KMS_SEAL_ERR_CONTEXT_MISMATCH,  /* commitment differs: wrong context */
-    P11KMS_KMS_SEAL_ERR_AUTH,              /* GCM tag failed: tampered */
+    P11KMS_KMS_SEAL_ERR_ARG,              /* bad sizes / header fields */
+    P11KMS_KMS_SEAL_ERR_CRYPTO,           /* OpenSSL failure */
+    P11KMS_KMS_SEAL_ERR_CONTEXT_MISMATCH, /* commitment differs: wrong context */
+    P11KMS_KMS_SEAL_ERR_AUTH,             /* GCM tag failed: tampered */
 } p11kms_kms_seal_rc;
 
 /* Writes the whole blob (p11kms_kms_envelope_blob_len(pt_len) bytes) to out.
@@ -34,8 +34,7 @@ p11kms_kms_seal_rc p11kms_kms_envelope_seal(const uint8_t *material, size_t mate
 /* Opens a parsed blob into out (env->ciphertext_len bytes); out is wiped on
  * failure. */
 p11kms_kms_seal_rc p11kms_kms_envelope_open(const uint8_t *material, size_t material_len,
-                                            const p11kms_kms_envelope *env,
-                                            const uint8_t *ctx_enc, size_t ctx_len,
-                                            uint8_t *out);
+                                            const p11kms_kms_envelope *env, const uint8_t *ctx_enc,
+                                            size_t ctx_len, uint8_t *out);
 
 #endif /* P11KMS_KMS_ENVELOPE_SEAL_H */

@@ -12,14 +12,14 @@
 
 #include "kms/envelope.h"
 
-#define OFF_VERSION   4
-#define OFF_ALG       5
-#define OFF_KEY_ID    6
-#define OFF_KEY_VER   42
-#define OFF_SALT      46
-#define OFF_IV        78
-#define OFF_COMMIT    90
-#define OFF_CT_LEN    106
+#define OFF_VERSION 4
+#define OFF_ALG     5
+#define OFF_KEY_ID  6
+#define OFF_KEY_VER 42
+#define OFF_SALT    46
+#define OFF_IV      78
+#define OFF_COMMIT  90
+#define OFF_CT_LEN  106
 
 static void put_u32(uint8_t *p, uint32_t v)
 {
@@ -31,23 +31,32 @@ static void put_u32(uint8_t *p, uint32_t v)
 
 static uint32_t get_u32(const uint8_t *p)
 {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
 const char *p11kms_kms_envelope_strerror(p11kms_kms_envelope_rc rc)
 {
     switch (rc) {
-    case P11KMS_KMS_ENVELOPE_OK: return "ok";
-    case P11KMS_KMS_ENVELOPE_ERR_NOT_BLOB: return "not a p11kms ciphertext blob (bad magic)";
-    case P11KMS_KMS_ENVELOPE_ERR_VERSION: return "unsupported ciphertext format version";
-    case P11KMS_KMS_ENVELOPE_ERR_ALGORITHM: return "unsupported ciphertext algorithm";
-    case P11KMS_KMS_ENVELOPE_ERR_TRUNCATED: return "truncated ciphertext blob";
-    case P11KMS_KMS_ENVELOPE_ERR_TRAILING: return "trailing bytes after ciphertext blob";
-    case P11KMS_KMS_ENVELOPE_ERR_FIELD: return "malformed ciphertext header field";
-    case P11KMS_KMS_ENVELOPE_ERR_CONTEXT: return "invalid encryption context";
-    case P11KMS_KMS_ENVELOPE_ERR_ARG: return "invalid argument";
-    case P11KMS_KMS_ENVELOPE_ERR_NOMEM: return "out of memory";
+    case P11KMS_KMS_ENVELOPE_OK:
+        return "ok";
+    case P11KMS_KMS_ENVELOPE_ERR_NOT_BLOB:
+        return "not a p11kms ciphertext blob (bad magic)";
+    case P11KMS_KMS_ENVELOPE_ERR_VERSION:
+        return "unsupported ciphertext format version";
+    case P11KMS_KMS_ENVELOPE_ERR_ALGORITHM:
+        return "unsupported ciphertext algorithm";
+    case P11KMS_KMS_ENVELOPE_ERR_TRUNCATED:
+        return "truncated ciphertext blob";
+    case P11KMS_KMS_ENVELOPE_ERR_TRAILING:
+        return "trailing bytes after ciphertext blob";
+    case P11KMS_KMS_ENVELOPE_ERR_FIELD:
+        return "malformed ciphertext header field";
+    case P11KMS_KMS_ENVELOPE_ERR_CONTEXT:
+        return "invalid encryption context";
+    case P11KMS_KMS_ENVELOPE_ERR_ARG:
+        return "invalid argument";
+    case P11KMS_KMS_ENVELOPE_ERR_NOMEM:
+        return "out of memory";
     }
     return "unknown envelope error";
 }
@@ -100,8 +109,8 @@ p11kms_kms_envelope_rc p11kms_kms_envelope_parse(const uint8_t *blob, size_t len
     if (rc != P11KMS_KMS_ENVELOPE_OK)
         return rc;
     ct_len = get_u32(blob + OFF_CT_LEN);
-    if (!key_id_valid(blob + OFF_KEY_ID) || get_u32(blob + OFF_KEY_VER) == 0 ||
-        ct_len == 0 || ct_len > P11KMS_KMS_ENVELOPE_MAX_PLAINTEXT)
+    if (!key_id_valid(blob + OFF_KEY_ID) || get_u32(blob + OFF_KEY_VER) == 0 || ct_len == 0 ||
+        ct_len > P11KMS_KMS_ENVELOPE_MAX_PLAINTEXT)
         return P11KMS_KMS_ENVELOPE_ERR_FIELD;
     if (len < p11kms_kms_envelope_blob_len(ct_len))
         return P11KMS_KMS_ENVELOPE_ERR_TRUNCATED;
@@ -124,15 +133,14 @@ p11kms_kms_envelope_rc p11kms_kms_envelope_parse(const uint8_t *blob, size_t len
 
 p11kms_kms_envelope_rc p11kms_kms_envelope_write_header(
     uint8_t out[P11KMS_KMS_ENVELOPE_HEADER_LEN], const char *key_id, uint32_t key_version,
-    const uint8_t salt[P11KMS_KMS_ENVELOPE_SALT_LEN],
-    const uint8_t iv[P11KMS_KMS_ENVELOPE_IV_LEN],
+    const uint8_t salt[P11KMS_KMS_ENVELOPE_SALT_LEN], const uint8_t iv[P11KMS_KMS_ENVELOPE_IV_LEN],
     const uint8_t commitment[P11KMS_KMS_ENVELOPE_COMMIT_LEN], size_t ciphertext_len)
 {
     if (out == NULL || key_id == NULL || salt == NULL || iv == NULL || commitment == NULL)
         return P11KMS_KMS_ENVELOPE_ERR_ARG;
     if (strlen(key_id) != P11KMS_KMS_ENVELOPE_KEY_ID_LEN ||
-        !key_id_valid((const uint8_t *)key_id) || key_version == 0 ||
-        ciphertext_len == 0 || ciphertext_len > P11KMS_KMS_ENVELOPE_MAX_PLAINTEXT)
+        !key_id_valid((const uint8_t *)key_id) || key_version == 0 || ciphertext_len == 0 ||
+        ciphertext_len > P11KMS_KMS_ENVELOPE_MAX_PLAINTEXT)
         return P11KMS_KMS_ENVELOPE_ERR_FIELD;
     memcpy(out, P11KMS_KMS_ENVELOPE_MAGIC, P11KMS_KMS_ENVELOPE_MAGIC_LEN);
     out[OFF_VERSION] = P11KMS_KMS_ENVELOPE_FORMAT_V1;
@@ -167,10 +175,17 @@ static size_t utf8_seq(const uint8_t *s, size_t left)
         return 0;
     if (c < 0x80)
         return 1;
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07;
+    } else
+        return 0;
     if (left < n)
         return 0;
     for (size_t i = 1; i < n; i++) {
@@ -288,8 +303,7 @@ done:
 }
 
 /* Reads one length-prefixed field at *off. */
-static int get_field(const uint8_t *in, size_t len, size_t *off,
-                     const uint8_t **s, size_t *slen)
+static int get_field(const uint8_t *in, size_t len, size_t *off, const uint8_t **s, size_t *slen)
 {
     uint32_t n;
 
@@ -306,8 +320,7 @@ static int get_field(const uint8_t *in, size_t len, size_t *off,
 }
 
 p11kms_kms_envelope_rc p11kms_kms_context_decode(const uint8_t *in, size_t len,
-                                                 p11kms_kms_ec_span *spans, size_t max,
-                                                 size_t *n)
+                                                 p11kms_kms_ec_span *spans, size_t max, size_t *n)
 {
     uint32_t count;
     size_t off = 4;

@@ -26,44 +26,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define P11KMS_KMS_ENVELOPE_MAGIC         "p11k"
-#define P11KMS_KMS_ENVELOPE_MAGIC_LEN     4
-#define P11KMS_KMS_ENVELOPE_FORMAT_V1     1
+#define P11KMS_KMS_ENVELOPE_MAGIC                 "p11k"
+#define P11KMS_KMS_ENVELOPE_MAGIC_LEN             4
+#define P11KMS_KMS_ENVELOPE_FORMAT_V1             1
 #define P11KMS_KMS_ENVELOPE_ALG_SYMMETRIC_DEFAULT 1
-#define P11KMS_KMS_ENVELOPE_KEY_ID_LEN    36
-#define P11KMS_KMS_ENVELOPE_SALT_LEN      32
-#define P11KMS_KMS_ENVELOPE_IV_LEN        12
-#define P11KMS_KMS_ENVELOPE_COMMIT_LEN    16
-#define P11KMS_KMS_ENVELOPE_TAG_LEN       16
-#define P11KMS_KMS_ENVELOPE_HEADER_LEN    110
-#define P11KMS_KMS_ENVELOPE_OVERHEAD      (P11KMS_KMS_ENVELOPE_HEADER_LEN + \
-                                           P11KMS_KMS_ENVELOPE_TAG_LEN)
-#define P11KMS_KMS_ENVELOPE_MAX_PLAINTEXT 4096
+#define P11KMS_KMS_ENVELOPE_KEY_ID_LEN            36
+#define P11KMS_KMS_ENVELOPE_SALT_LEN              32
+#define P11KMS_KMS_ENVELOPE_IV_LEN                12
+#define P11KMS_KMS_ENVELOPE_COMMIT_LEN            16
+#define P11KMS_KMS_ENVELOPE_TAG_LEN               16
+#define P11KMS_KMS_ENVELOPE_HEADER_LEN            110
+#define P11KMS_KMS_ENVELOPE_OVERHEAD              (P11KMS_KMS_ENVELOPE_HEADER_LEN + P11KMS_KMS_ENVELOPE_TAG_LEN)
+#define P11KMS_KMS_ENVELOPE_MAX_PLAINTEXT         4096
 /* The bytes of the header that name the key (magic .. key version). */
-#define P11KMS_KMS_ENVELOPE_KEYREF_LEN    46
+#define P11KMS_KMS_ENVELOPE_KEYREF_LEN 46
 /* HKDF info = label (no NUL) || header[0..46). */
 #define P11KMS_KMS_ENVELOPE_KDF_LABEL     "p11kms envelope v1"
 #define P11KMS_KMS_ENVELOPE_KDF_LABEL_LEN 18
-#define P11KMS_KMS_ENVELOPE_KDF_INFO_LEN  (P11KMS_KMS_ENVELOPE_KDF_LABEL_LEN + \
-                                           P11KMS_KMS_ENVELOPE_KEYREF_LEN)
+#define P11KMS_KMS_ENVELOPE_KDF_INFO_LEN                                                           \
+    (P11KMS_KMS_ENVELOPE_KDF_LABEL_LEN + P11KMS_KMS_ENVELOPE_KEYREF_LEN)
 /* HKDF output: AES-256 key || commitment HMAC key. */
-#define P11KMS_KMS_ENVELOPE_OKM_LEN       64
+#define P11KMS_KMS_ENVELOPE_OKM_LEN 64
 
 /* Encryption context limits (whole canonical encoding and per pair). */
-#define P11KMS_KMS_CONTEXT_MAX_PAIRS      64
-#define P11KMS_KMS_CONTEXT_MAX_FIELD      2048
-#define P11KMS_KMS_CONTEXT_MAX_ENCODED    16384
+#define P11KMS_KMS_CONTEXT_MAX_PAIRS   64
+#define P11KMS_KMS_CONTEXT_MAX_FIELD   2048
+#define P11KMS_KMS_CONTEXT_MAX_ENCODED 16384
 
 typedef enum p11kms_kms_envelope_rc {
     P11KMS_KMS_ENVELOPE_OK = 0,
-    P11KMS_KMS_ENVELOPE_ERR_NOT_BLOB,    /* too short for a magic, or bad magic */
-    P11KMS_KMS_ENVELOPE_ERR_VERSION,     /* unsupported format version */
-    P11KMS_KMS_ENVELOPE_ERR_ALGORITHM,   /* unknown algorithm byte */
-    P11KMS_KMS_ENVELOPE_ERR_TRUNCATED,   /* shorter than the header says */
-    P11KMS_KMS_ENVELOPE_ERR_TRAILING,    /* longer than the header says */
-    P11KMS_KMS_ENVELOPE_ERR_FIELD,       /* malformed key id, version 0, bad length */
-    P11KMS_KMS_ENVELOPE_ERR_CONTEXT,     /* context: duplicate/empty key, bad UTF-8, too big */
-    P11KMS_KMS_ENVELOPE_ERR_ARG,         /* bad argument */
+    P11KMS_KMS_ENVELOPE_ERR_NOT_BLOB,  /* too short for a magic, or bad magic */
+    P11KMS_KMS_ENVELOPE_ERR_VERSION,   /* unsupported format version */
+    P11KMS_KMS_ENVELOPE_ERR_ALGORITHM, /* unknown algorithm byte */
+    P11KMS_KMS_ENVELOPE_ERR_TRUNCATED, /* shorter than the header says */
+    P11KMS_KMS_ENVELOPE_ERR_TRAILING,  /* longer than the header says */
+    P11KMS_KMS_ENVELOPE_ERR_FIELD,     /* malformed key id, version 0, bad length */
+    P11KMS_KMS_ENVELOPE_ERR_CONTEXT,   /* context: duplicate/empty key, bad UTF-8, too big */
+    P11KMS_KMS_ENVELOPE_ERR_ARG,       /* bad argument */
     P11KMS_KMS_ENVELOPE_ERR_NOMEM,
 } p11kms_kms_envelope_rc;
 
@@ -76,13 +75,13 @@ typedef struct p11kms_kms_envelope {
     uint8_t algorithm;
     char key_id[P11KMS_KMS_ENVELOPE_KEY_ID_LEN + 1];
     uint32_t key_version;
-    const uint8_t *header;          /* HEADER_LEN bytes */
-    const uint8_t *salt;            /* SALT_LEN */
-    const uint8_t *iv;              /* IV_LEN */
-    const uint8_t *commitment;      /* COMMIT_LEN */
+    const uint8_t *header;     /* HEADER_LEN bytes */
+    const uint8_t *salt;       /* SALT_LEN */
+    const uint8_t *iv;         /* IV_LEN */
+    const uint8_t *commitment; /* COMMIT_LEN */
     const uint8_t *ciphertext;
     size_t ciphertext_len;
-    const uint8_t *tag;             /* TAG_LEN */
+    const uint8_t *tag; /* TAG_LEN */
 } p11kms_kms_envelope;
 
 /* Parses and checks every field (length-exact: no trailing bytes). */
@@ -92,8 +91,7 @@ p11kms_kms_envelope_rc p11kms_kms_envelope_parse(const uint8_t *blob, size_t len
 /* Writes the HEADER_LEN-byte header for a new blob. */
 p11kms_kms_envelope_rc p11kms_kms_envelope_write_header(
     uint8_t out[P11KMS_KMS_ENVELOPE_HEADER_LEN], const char *key_id, uint32_t key_version,
-    const uint8_t salt[P11KMS_KMS_ENVELOPE_SALT_LEN],
-    const uint8_t iv[P11KMS_KMS_ENVELOPE_IV_LEN],
+    const uint8_t salt[P11KMS_KMS_ENVELOPE_SALT_LEN], const uint8_t iv[P11KMS_KMS_ENVELOPE_IV_LEN],
     const uint8_t commitment[P11KMS_KMS_ENVELOPE_COMMIT_LEN], size_t ciphertext_len);
 
 /* HKDF info for a header: label || header[0..46). */
@@ -113,8 +111,10 @@ typedef struct p11kms_kms_ec_pair {
 
 /* One decoded pair, counted bytes borrowed from the encoding. */
 typedef struct p11kms_kms_ec_span {
-    const uint8_t *key;   size_t key_len;
-    const uint8_t *value; size_t value_len;
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value;
+    size_t value_len;
 } p11kms_kms_ec_span;
 
 /* Canonical encoding: u32 count, then per pair sorted by key bytes
@@ -130,8 +130,7 @@ p11kms_kms_envelope_rc p11kms_kms_context_encode(const p11kms_kms_ec_pair *pairs
  * Anything else is ERR_CONTEXT: used to recognise a canonical context in
  * raw GCM AAD. */
 p11kms_kms_envelope_rc p11kms_kms_context_decode(const uint8_t *in, size_t len,
-                                                 p11kms_kms_ec_span *spans, size_t max,
-                                                 size_t *n);
+                                                 p11kms_kms_ec_span *spans, size_t max, size_t *n);
 
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes. */
 int p11kms_kms_utf8_valid(const uint8_t *s, size_t len);

@@ -31,13 +31,20 @@ void p11kms_kms_find_result_clear(p11kms_kms_find_result *r)
 static int class_match(p11kms_kms_find_class cls, p11kms_kms_key_spec s)
 {
     switch (cls) {
-    case P11KMS_KMS_FIND_ANY: return 1;
-    case P11KMS_KMS_FIND_SECRET: return kms_spec_is_symmetric(s) || kms_spec_is_hmac(s);
-    case P11KMS_KMS_FIND_SYMMETRIC: return kms_spec_is_symmetric(s);
-    case P11KMS_KMS_FIND_HMAC: return kms_spec_is_hmac(s);
-    case P11KMS_KMS_FIND_ASYMMETRIC: return kms_spec_is_rsa(s) || kms_spec_is_ec(s);
-    case P11KMS_KMS_FIND_RSA: return kms_spec_is_rsa(s);
-    case P11KMS_KMS_FIND_EC: return kms_spec_is_ec(s);
+    case P11KMS_KMS_FIND_ANY:
+        return 1;
+    case P11KMS_KMS_FIND_SECRET:
+        return kms_spec_is_symmetric(s) || kms_spec_is_hmac(s);
+    case P11KMS_KMS_FIND_SYMMETRIC:
+        return kms_spec_is_symmetric(s);
+    case P11KMS_KMS_FIND_HMAC:
+        return kms_spec_is_hmac(s);
+    case P11KMS_KMS_FIND_ASYMMETRIC:
+        return kms_spec_is_rsa(s) || kms_spec_is_ec(s);
+    case P11KMS_KMS_FIND_RSA:
+        return kms_spec_is_rsa(s);
+    case P11KMS_KMS_FIND_EC:
+        return kms_spec_is_ec(s);
     }
     return 0;
 }
@@ -73,7 +80,7 @@ static int add_key(find_acc *a, const p11kms_store_key *k, const p11kms_kms_find
         return 1;
     for (size_t i = 0; i < a->n; i++)
         if (a->e[i].version == 0 && strcmp(a->e[i].key_id, k->key_id) == 0)
-            return 1;                     /* found through two label routes */
+            return 1; /* found through two label routes */
     if (!acc_push(a, k, 0, spec, state))
         return 0;
     if (f->include_versions && kms_spec_is_symmetric(spec))
@@ -93,8 +100,8 @@ static p11kms_kms_rc scan(p11kms_kms *kms, p11kms_store_key_filter *sf,
     p11kms_kms_rc rc = P11KMS_KMS_OK;
 
     while (more && rc == P11KMS_KMS_OK) {
-        rc = kms_rc_from_store(p11kms_store_key_list(kms->st, sf, after[0] ? after : NULL, PAGE,
-                                                     &keys, &n, &more));
+        rc = kms_rc_from_store(
+            p11kms_store_key_list(kms->st, sf, after[0] ? after : NULL, PAGE, &keys, &n, &more));
         if (rc != P11KMS_KMS_OK)
             break;
         for (size_t i = 0; i < n && rc == P11KMS_KMS_OK; i++)
@@ -124,8 +131,7 @@ static void base_filter(const p11kms_kms_find_filter *f, p11kms_store_key_filter
 
 /* A CKA_LABEL names a key by its application label, or (unset) by its key
  * id or an alias: three indexed lookups. */
-static p11kms_kms_rc scan_label(p11kms_kms *kms, const p11kms_kms_find_filter *f,
-                                find_acc *a)
+static p11kms_kms_rc scan_label(p11kms_kms *kms, const p11kms_kms_find_filter *f, find_acc *a)
 {
     p11kms_store_key_filter sf;
     char text[P11KMS_STORE_ALIAS_MAX + 1];
@@ -142,7 +148,7 @@ static p11kms_kms_rc scan_label(p11kms_kms *kms, const p11kms_kms_find_filter *f
     memcpy(text, f->app_label, f->app_label_len);
     text[f->app_label_len] = '\0';
     base_filter(f, &sf);
-    sf.match_app_label = 1;          /* only keys without an application label */
+    sf.match_app_label = 1; /* only keys without an application label */
     sf.app_label = NULL;
     sf.app_label_len = 0;
     if (p11kms_uuid_is_valid(text) && (f->key_id == NULL || strcmp(f->key_id, text) == 0))
@@ -155,12 +161,11 @@ static p11kms_kms_rc scan_label(p11kms_kms *kms, const p11kms_kms_find_filter *f
 }
 
 p11kms_kms_rc p11kms_kms_find(p11kms_kms *kms, const p11kms_caller *caller,
-                              const p11kms_kms_find_filter *filter,
-                              p11kms_kms_find_result *out)
+                              const p11kms_kms_find_filter *filter, p11kms_kms_find_result *out)
 {
     kms_call c;
     p11kms_store_key_filter sf;
-    find_acc a = { NULL, 0, 0 };
+    find_acc a = {NULL, 0, 0};
     p11kms_kms_rc rc;
 
     kms_call_begin(&c, kms, caller, "ListKeys", NULL, 1, 1);

@@ -48,9 +48,11 @@ static void constraints(const char *cons_json, p11kms_grant *g, p11kms_policy_pa
     size_t n = 0;
 
     *doc = cons_json ? json_loads(cons_json, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    json_object_foreach(*doc, which, obj) {
+    json_object_foreach(*doc, which, obj)
+    {
         n = 0;
-        json_object_foreach(obj, k, v) {
+        json_object_foreach(obj, k, v)
+        {
             if (n < P11KMS_GRANT_MAX_CONSTRAINT_PAIRS && json_is_string(v)) {
                 pairs[n].key = k;
                 pairs[n].value = json_string_value(v);
@@ -68,8 +70,8 @@ static void constraints(const char *cons_json, p11kms_grant *g, p11kms_policy_pa
     }
 }
 
-static void grant_parse(const p11kms_store_grant *row, p11kms_grant *g,
-                        p11kms_policy_pair *pairs, json_t **doc)
+static void grant_parse(const p11kms_store_grant *row, p11kms_grant *g, p11kms_policy_pair *pairs,
+                        json_t **doc)
 {
     char err[P11KMS_POLICY_ERRLEN];
 
@@ -160,12 +162,11 @@ static p11kms_kms_rc grant_row(kms_call *c, const p11kms_kms_grant_params *gp,
     }
     if (!principal_text(gp->grantee_principal, grantee, c->detail_buf, sizeof(c->detail_buf)) ||
         (gp->retiring_principal != NULL &&
-         !principal_text(gp->retiring_principal, retiring, c->detail_buf,
-                         sizeof(c->detail_buf))))
+         !principal_text(gp->retiring_principal, retiring, c->detail_buf, sizeof(c->detail_buf))))
         return kms_fail(c, P11KMS_KMS_VALIDATION, c->detail_buf);
     if (gp->ec_equals != NULL || gp->ec_subset != NULL)
-        *cons = json_pack("{s:o}", gp->ec_equals ? "EncryptionContextEquals"
-                                                 : "EncryptionContextSubset",
+        *cons = json_pack("{s:o}",
+                          gp->ec_equals ? "EncryptionContextEquals" : "EncryptionContextSubset",
                           context_obj(gp->ec_equals ? gp->ec_equals : gp->ec_subset));
     memset(row, 0, sizeof(*row));
     if (!hex_random(row->grant_id, 32))
@@ -179,8 +180,8 @@ static p11kms_kms_rc grant_row(kms_call *c, const p11kms_kms_grant_params *gp,
     return P11KMS_KMS_OK;
 }
 
-static p11kms_kms_rc grant_store(kms_call *c, p11kms_store_grant *row, json_t *ops,
-                                 json_t *cons, char **id_out, char **token_out)
+static p11kms_kms_rc grant_store(kms_call *c, p11kms_store_grant *row, json_t *ops, json_t *cons,
+                                 char **id_out, char **token_out)
 {
     char token[80] = "p11kms-grant-";
     p11kms_grant g;
@@ -211,8 +212,8 @@ static p11kms_kms_rc grant_store(kms_call *c, p11kms_store_grant *row, json_t *o
 
 p11kms_kms_rc p11kms_kms_create_grant(p11kms_kms *kms, const p11kms_caller *caller,
                                       p11kms_kms_key *key, const char *key_ref,
-                                      const p11kms_kms_grant_params *gp,
-                                      char **grant_id_out, char **grant_token_out)
+                                      const p11kms_kms_grant_params *gp, char **grant_id_out,
+                                      char **grant_token_out)
 {
     kms_call c;
     p11kms_policy_request req;
@@ -290,8 +291,8 @@ p11kms_kms_rc p11kms_kms_list_grants(p11kms_kms *kms, const p11kms_caller *calle
     if (rc == P11KMS_KMS_OK && grants_json_out == NULL)
         rc = kms_fail(&c, P11KMS_KMS_VALIDATION, "no output");
     if (rc == P11KMS_KMS_OK)
-        rc = kms_rc_from_store(p11kms_store_grant_list(kms->st, c.key->key_id, NULL, NULL, 1000,
-                                                       &rows, &n, &more));
+        rc = kms_rc_from_store(
+            p11kms_store_grant_list(kms->st, c.key->key_id, NULL, NULL, 1000, &rows, &n, &more));
     if (rc == P11KMS_KMS_OK) {
         arr = json_array();
         for (size_t i = 0; i < n; i++)
@@ -329,8 +330,7 @@ p11kms_kms_rc p11kms_kms_revoke_grant(p11kms_kms *kms, const p11kms_caller *call
 }
 
 static p11kms_kms_rc retire_lookup(kms_call *c, const char *token, p11kms_kms_key *key,
-                                   const char *key_ref, const char *grant_id,
-                                   p11kms_store_grant *g)
+                                   const char *key_ref, const char *grant_id, p11kms_store_grant *g)
 {
     p11kms_kms_rc rc;
 
@@ -348,9 +348,8 @@ static p11kms_kms_rc retire_lookup(kms_call *c, const char *token, p11kms_kms_ke
 }
 
 p11kms_kms_rc p11kms_kms_retire_grant(p11kms_kms *kms, const p11kms_caller *caller,
-                                      const char *grant_token,
-                                      p11kms_kms_key *key, const char *key_ref,
-                                      const char *grant_id)
+                                      const char *grant_token, p11kms_kms_key *key,
+                                      const char *key_ref, const char *grant_id)
 {
     kms_call c;
     p11kms_policy_request req;

@@ -22,7 +22,7 @@ typedef struct new_key {
     p11kms_store_key row;
     uint8_t *material, *spki;
     size_t material_len, spki_len;
-    char *policy;                 /* normalized document */
+    char *policy; /* normalized document */
 } new_key;
 
 static void new_key_free(new_key *nk)
@@ -241,8 +241,8 @@ static p11kms_kms_rc create_service_key(kms_call *c, const char *service, const 
     if (rc == P11KMS_KMS_OK)
         rc = store_new_key(c, &nk);
     if (rc == P11KMS_KMS_OK)
-        rc = kms_rc_from_store(p11kms_store_alias_create(c->kms->st, alias, nk.row.key_id,
-                                                         nk.row.creation_ms));
+        rc = kms_rc_from_store(
+            p11kms_store_alias_create(c->kms->st, alias, nk.row.key_id, nk.row.creation_ms));
     free(doc);
     new_key_free(&nk);
     return rc;
@@ -261,7 +261,8 @@ p11kms_kms_rc p11kms_kms_service_key(p11kms_kms *kms, const p11kms_caller *calle
     json_object_set_new(c.request, "alias", json_string(alias));
     json_object_set_new(c.request, "keyManager", json_string("SERVICE"));
     rc = kms_require_user(&c);
-    if (rc == P11KMS_KMS_OK && (!service_name_valid(service) || key_id_out == NULL || caller == NULL))
+    if (rc == P11KMS_KMS_OK &&
+        (!service_name_valid(service) || key_id_out == NULL || caller == NULL))
         rc = kms_fail(&c, P11KMS_KMS_VALIDATION, "service name must be 1-64 of [a-z0-9_-]");
     if (rc == P11KMS_KMS_OK)
         rc = kms_call_begin_write(&c);
@@ -269,7 +270,7 @@ p11kms_kms_rc p11kms_kms_service_key(p11kms_kms *kms, const p11kms_caller *calle
         goto done;
     src = p11kms_store_alias_resolve(kms->st, alias, id);
     if (src == P11KMS_STORE_OK) {
-        c.event_name = "DescribeKey";         /* it exists: a lookup */
+        c.event_name = "DescribeKey"; /* it exists: a lookup */
         c.read_only = 1;
         rc = kms_key_get(kms, id, &c.key);
     } else if (src == P11KMS_STORE_NOTFOUND) {

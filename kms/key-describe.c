@@ -129,9 +129,18 @@ static json_t *alg_list(p11kms_kms_alg_set set, const char *(*name)(int), int co
     return a;
 }
 
-static const char *enc_name(int i) { return p11kms_kms_enc_alg_name((p11kms_kms_enc_alg)i); }
-static const char *sign_name(int i) { return p11kms_kms_sign_alg_name((p11kms_kms_sign_alg)i); }
-static const char *mac_name(int i) { return p11kms_kms_mac_alg_name((p11kms_kms_mac_alg)i); }
+static const char *enc_name(int i)
+{
+    return p11kms_kms_enc_alg_name((p11kms_kms_enc_alg)i);
+}
+static const char *sign_name(int i)
+{
+    return p11kms_kms_sign_alg_name((p11kms_kms_sign_alg)i);
+}
+static const char *mac_name(int i)
+{
+    return p11kms_kms_mac_alg_name((p11kms_kms_mac_alg)i);
+}
 
 static void set_date(json_t *o, const char *name, int64_t ms)
 {
@@ -143,13 +152,12 @@ static void set_date(json_t *o, const char *name, int64_t ms)
 
 json_t *kms_meta_json(const p11kms_kms_key_meta *m)
 {
-    json_t *o = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "keyId", m->key_id,
-                          "enabled", m->enabled, "keyState", p11kms_kms_state_name(m->state),
-                          "keySpec", p11kms_kms_spec_name(m->spec), "keyUsage",
-                          p11kms_kms_usage_name(m->usage), "keyManager",
-                          p11kms_kms_manager_name(m->manager), "origin",
-                          p11kms_kms_origin_name(m->origin), "description",
-                          m->description ? m->description : "");
+    json_t *o = json_pack(
+        "{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "keyId", m->key_id, "enabled", m->enabled,
+        "keyState", p11kms_kms_state_name(m->state), "keySpec", p11kms_kms_spec_name(m->spec),
+        "keyUsage", p11kms_kms_usage_name(m->usage), "keyManager",
+        p11kms_kms_manager_name(m->manager), "origin", p11kms_kms_origin_name(m->origin),
+        "description", m->description ? m->description : "");
 
     if (o == NULL)
         return NULL;
@@ -243,9 +251,8 @@ static p11kms_kms_rc list_page(p11kms_kms *kms, unsigned limit, const char *mark
     return rc;
 }
 
-p11kms_kms_rc p11kms_kms_list_keys(p11kms_kms *kms, const p11kms_caller *caller,
-                                   unsigned limit, const char *marker,
-                                   p11kms_kms_key_list *out)
+p11kms_kms_rc p11kms_kms_list_keys(p11kms_kms *kms, const p11kms_caller *caller, unsigned limit,
+                                   const char *marker, p11kms_kms_key_list *out)
 {
     kms_call c;
     p11kms_policy_request req;

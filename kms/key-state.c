@@ -50,7 +50,7 @@ static p11kms_kms_rc reread(kms_call *c)
 
 /* Authorisation runs on the row re-read inside the transaction. */
 p11kms_kms_rc kms_mgmt_begin(kms_call *c, p11kms_kms_key *h, const char *ref,
-                                p11kms_policy_request *req)
+                             p11kms_policy_request *req)
 {
     p11kms_kms_rc rc = kms_require_user(c);
 
@@ -161,16 +161,14 @@ static void deletion_response(kms_call *c)
     char iso[P11KMS_ISO8601_BUF_SIZE] = "";
 
     p11kms_time_format_iso8601(c->key->row.deletion_ms, iso);
-    c->response = json_pack("{s:s, s:s, s:s, s:i}", "keyId", c->key->key_id,
-                            "deletionDate", iso, "keyState", "PendingDeletion",
-                            "pendingWindowInDays", (int)c->key->row.pending_window_days);
+    c->response =
+        json_pack("{s:s, s:s, s:s, s:i}", "keyId", c->key->key_id, "deletionDate", iso, "keyState",
+                  "PendingDeletion", "pendingWindowInDays", (int)c->key->row.pending_window_days);
 }
 
-p11kms_kms_rc p11kms_kms_schedule_key_deletion(p11kms_kms *kms,
-                                               const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_schedule_key_deletion(p11kms_kms *kms, const p11kms_caller *caller,
                                                p11kms_kms_key *key, const char *key_ref,
-                                               unsigned window_days,
-                                               int64_t *deletion_date_ms)
+                                               unsigned window_days, int64_t *deletion_date_ms)
 {
     kms_call c;
     p11kms_policy_request req;
@@ -211,8 +209,7 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_cancel_key_deletion(p11kms_kms *kms,
-                                             const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_cancel_key_deletion(p11kms_kms *kms, const p11kms_caller *caller,
                                              p11kms_kms_key *key, const char *key_ref)
 {
     kms_call c;
@@ -233,8 +230,7 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_update_key_description(p11kms_kms *kms,
-                                                const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_update_key_description(p11kms_kms *kms, const p11kms_caller *caller,
                                                 p11kms_kms_key *key, const char *key_ref,
                                                 const char *description)
 {

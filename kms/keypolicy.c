@@ -15,7 +15,7 @@
 #include "kms/kms-internal.h"
 
 #define TOKEN_ADMIN_POLICY_NAME "p11kms-token-admin"
-#define IDENTITY_POLICY_NAME "default"
+#define IDENTITY_POLICY_NAME    "default"
 
 static p11kms_kms_rc check_policy_name(kms_call *c, const char *name)
 {
@@ -71,8 +71,8 @@ p11kms_kms_rc p11kms_kms_get_key_policy(p11kms_kms *kms, const p11kms_caller *ca
     if (rc == P11KMS_KMS_OK && policy_json_out == NULL)
         rc = kms_fail(&c, P11KMS_KMS_VALIDATION, "no output");
     if (rc == P11KMS_KMS_OK)
-        rc = kms_rc_from_store(p11kms_store_key_policy_get(kms->st, c.key->key_id,
-                                                           policy_json_out));
+        rc =
+            kms_rc_from_store(p11kms_store_key_policy_get(kms->st, c.key->key_id, policy_json_out));
     return kms_call_end(&c, rc);
 }
 
@@ -87,8 +87,7 @@ static p11kms_kms_rc require_admin(kms_call *c)
     if (c->kms->opts.admin_gid_set && p11kms_caller_in_group(c->caller, c->kms->opts.admin_gid))
         return P11KMS_KMS_OK;
     src = p11kms_store_identity_policy_get(c->kms->st, P11KMS_STORE_PRINCIPAL_UID,
-                                           (uint32_t)c->caller->uid, TOKEN_ADMIN_POLICY_NAME,
-                                           &doc);
+                                           (uint32_t)c->caller->uid, TOKEN_ADMIN_POLICY_NAME, &doc);
     free(doc);
     if (src == P11KMS_STORE_OK)
         return P11KMS_KMS_OK;
@@ -98,16 +97,15 @@ static p11kms_kms_rc require_admin(kms_call *c)
     return kms_fail(c, P11KMS_KMS_ACCESS_DENIED, c->detail_buf);
 }
 
-static p11kms_kms_rc identity_begin(kms_call *c, const char *principal,
-                                    p11kms_policy_principal *pr)
+static p11kms_kms_rc identity_begin(kms_call *c, const char *principal, p11kms_policy_principal *pr)
 {
     p11kms_kms_rc rc;
 
     json_object_set_new(c->request, "principal", json_string(principal ? principal : ""));
     rc = kms_require_user(c);
-    if (rc == P11KMS_KMS_OK && (principal == NULL ||
-                                !p11kms_policy_principal_parse(principal, pr, c->detail_buf,
-                                                               sizeof(c->detail_buf)))) {
+    if (rc == P11KMS_KMS_OK &&
+        (principal == NULL ||
+         !p11kms_policy_principal_parse(principal, pr, c->detail_buf, sizeof(c->detail_buf)))) {
         c->detail = c->detail_buf;
         rc = P11KMS_KMS_VALIDATION;
     }
@@ -162,8 +160,7 @@ p11kms_kms_rc p11kms_kms_get_identity_policy(p11kms_kms *kms, const p11kms_calle
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_delete_identity_policy(p11kms_kms *kms,
-                                                const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_delete_identity_policy(p11kms_kms *kms, const p11kms_caller *caller,
                                                 const char *principal)
 {
     kms_call c;
@@ -175,7 +172,7 @@ p11kms_kms_rc p11kms_kms_delete_identity_policy(p11kms_kms *kms,
     if (rc == P11KMS_KMS_OK)
         rc = kms_call_begin_write(&c);
     if (rc == P11KMS_KMS_OK)
-        rc = kms_rc_from_store(p11kms_store_identity_policy_delete(
-            kms->st, store_kind(&pr), pr.id, IDENTITY_POLICY_NAME));
+        rc = kms_rc_from_store(p11kms_store_identity_policy_delete(kms->st, store_kind(&pr), pr.id,
+                                                                   IDENTITY_POLICY_NAME));
     return kms_call_end(&c, rc);
 }

@@ -20,18 +20,18 @@
 #include "store/audit.h"
 #include "store/store.h"
 
-#define KMS_MAX_CACHED_KEYS 512
+#define KMS_MAX_CACHED_KEYS      512
 #define KMS_SERVICE_ALIAS_PREFIX "alias/p11kms/"
-#define KMS_DEFAULT_WINDOW_DAYS 30
-#define KMS_DEFAULT_PERIOD_DAYS 365
-#define KMS_SYMMETRIC_KEY_LEN 32
+#define KMS_DEFAULT_WINDOW_DAYS  30
+#define KMS_DEFAULT_PERIOD_DAYS  365
+#define KMS_SYMMETRIC_KEY_LEN    32
 
 /* One unwrapped key version (material in common/secmem pages). */
 typedef struct kms_version {
     uint32_t version;
-    uint8_t *material;           /* secmem; NULL until first use */
+    uint8_t *material; /* secmem; NULL until first use */
     size_t material_len;
-    p11kms_crypto_pkey *pkey;    /* asymmetric: parsed private key */
+    p11kms_crypto_pkey *pkey; /* asymmetric: parsed private key */
 } kms_version;
 
 /* Grants of a key, parsed for p11kms_policy_evaluate(). */
@@ -40,19 +40,19 @@ typedef struct kms_grants {
     size_t n;
     p11kms_grant *grants;
     const p11kms_grant **ptrs;
-    p11kms_policy_pair *pairs;   /* constraint pairs, 2 * 8 per grant */
-    json_t **docs;               /* parsed constraints backing the pairs */
+    p11kms_policy_pair *pairs; /* constraint pairs, 2 * 8 per grant */
+    json_t **docs;             /* parsed constraints backing the pairs */
 } kms_grants;
 
 struct p11kms_kms_key {
     p11kms_kms *kms;
-    unsigned refs;               /* under kms->lock */
-    p11kms_kms_key *next;        /* cache list */
-    p11kms_kms_key *all_prev, *all_next;  /* every live key (logout wipes all) */
+    unsigned refs;                       /* under kms->lock */
+    p11kms_kms_key *next;                /* cache list */
+    p11kms_kms_key *all_prev, *all_next; /* every live key (logout wipes all) */
     int in_cache;
     char key_id[37];
-    uint64_t epoch;              /* kms->epoch when row was (re)loaded */
-    int gone;                    /* destroyed */
+    uint64_t epoch; /* kms->epoch when row was (re)loaded */
+    int gone;       /* destroyed */
     p11kms_store_key row;
     p11kms_kms_key_spec spec;
     p11kms_kms_key_usage usage;
@@ -61,11 +61,11 @@ struct p11kms_kms_key {
     p11kms_kms_origin origin;
     char *policy_text;
     p11kms_policy *policy;
-    uint64_t policy_epoch;       /* epoch the policy text was checked at */
+    uint64_t policy_epoch; /* epoch the policy text was checked at */
     kms_grants grants;
     int grants_epoch_valid;
     uint64_t grants_epoch;
-    kms_version *versions;       /* index = version - 1 */
+    kms_version *versions; /* index = version - 1 */
     size_t nversions;
 };
 
@@ -99,9 +99,9 @@ struct p11kms_kms {
     p11kms_kms_user login;
     uint64_t counter;
     int have_counter;
-    uint64_t epoch;              /* bumped on every detected store change */
-    p11kms_kms_key *keys;        /* cache list, most recently used first */
-    p11kms_kms_key *all;         /* every live key, cached or held by a session */
+    uint64_t epoch;       /* bumped on every detected store change */
+    p11kms_kms_key *keys; /* cache list, most recently used first */
+    p11kms_kms_key *all;  /* every live key, cached or held by a session */
     size_t nkeys;
     kms_idcache idc;
     kms_alias_slot aliases[KMS_ALIAS_CACHE];
@@ -114,25 +114,24 @@ struct p11kms_kms {
 typedef struct kms_call {
     p11kms_kms *kms;
     const p11kms_caller *caller;
-    const char *event_name;      /* "Encrypt" */
-    const char *action;          /* "kms:Encrypt", NULL = no policy check */
+    const char *event_name; /* "Encrypt" */
+    const char *action;     /* "kms:Encrypt", NULL = no policy check */
     int management;
     int read_only;
     int service_event;
-    int in_txn;                  /* a write transaction is open */
-    p11kms_kms_key *key;         /* resolved key (a reference is held) */
+    int in_txn;          /* a write transaction is open */
+    p11kms_kms_key *key; /* resolved key (a reference is held) */
     uint32_t key_version;
-    json_t *request;             /* requestParameters (never secrets) */
-    json_t *response;            /* responseElements or NULL */
-    const char *detail;          /* error message */
-    char detail_buf[320];        /* storage for a formatted detail */
-    p11kms_kms_bytes *outs[2];   /* outputs wiped if the call fails late */
+    json_t *request;           /* requestParameters (never secrets) */
+    json_t *response;          /* responseElements or NULL */
+    const char *detail;        /* error message */
+    char detail_buf[320];      /* storage for a formatted detail */
+    p11kms_kms_bytes *outs[2]; /* outputs wiped if the call fails late */
 } kms_call;
 
 /* Locks the engine and starts a frame. */
 void kms_call_begin(kms_call *c, p11kms_kms *kms, const p11kms_caller *caller,
-                    const char *event_name, const char *action, int management,
-                    int read_only);
+                    const char *event_name, const char *action, int management, int read_only);
 /* Finishes a frame: commits/rolls back, writes the one audit record,
  * wipes outputs on failure, unlocks.  Returns the final rc. */
 p11kms_kms_rc kms_call_end(kms_call *c, p11kms_kms_rc rc);
@@ -144,9 +143,8 @@ void kms_call_out(kms_call *c, p11kms_kms_bytes *out);
 /* Adds "encryptionContext" to the request JSON. */
 void kms_json_context(json_t *obj, const char *name, const p11kms_kms_context *ctx);
 /* Writes a ServiceEvent record (RotateKey/DeleteKey) in the open txn. */
-p11kms_kms_rc kms_audit_service_event(p11kms_kms *kms, const char *event_name,
-                                      const char *key_id, uint32_t version,
-                                      const char *request_json);
+p11kms_kms_rc kms_audit_service_event(p11kms_kms *kms, const char *event_name, const char *key_id,
+                                      uint32_t version, const char *request_json);
 
 /* ---- engine / store (kms/engine.c) ------------------------------------- */
 
@@ -198,8 +196,7 @@ void kms_request_init(kms_call *c, p11kms_policy_request *req);
 /* Converts a context into policy pairs (n <= P11KMS_KMS_CONTEXT_MAX_PAIRS). */
 void kms_context_pairs(const p11kms_kms_context *ctx, p11kms_policy_pair *out, size_t *n);
 /* Parses (and normalizes if asked) a key policy document. */
-p11kms_kms_rc kms_policy_check_doc(kms_call *c, const char *json, int identity,
-                                   char **normalized);
+p11kms_kms_rc kms_policy_check_doc(kms_call *c, const char *json, int identity, char **normalized);
 /* PutKeyPolicy/CreateKey lockout safety check (MALFORMED_POLICY if the
  * caller could not change the policy again). */
 p11kms_kms_rc kms_lockout_check(kms_call *c, const char *policy_json, const char *key_id);

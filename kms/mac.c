@@ -24,10 +24,10 @@ static p11kms_kms_rc mac_begin(kms_call *c, p11kms_kms_key *key, const char *key
         rc = kms_data_authorize(c, NULL, &req, P11KMS_KMS_USAGE_GENERATE_VERIFY_MAC, 0);
     if (rc == P11KMS_KMS_OK && (msg == NULL || len == 0 || len > MAC_MSG_MAX))
         rc = kms_fail(c, P11KMS_KMS_VALIDATION, "Message must be 1-4096 bytes");
-    if (rc == P11KMS_KMS_OK && ((unsigned)alg >= P11KMS_KMS_MAC_COUNT_ ||
-                                kms_spec_mac_alg(c->key->spec) != alg))
-        rc = kms_fail(c, P11KMS_KMS_INVALID_KEY_USAGE,
-                      "the MacAlgorithm is not valid for this key");
+    if (rc == P11KMS_KMS_OK &&
+        ((unsigned)alg >= P11KMS_KMS_MAC_COUNT_ || kms_spec_mac_alg(c->key->spec) != alg))
+        rc =
+            kms_fail(c, P11KMS_KMS_INVALID_KEY_USAGE, "the MacAlgorithm is not valid for this key");
     if (rc == P11KMS_KMS_OK)
         rc = kms_version_get(c->key, 0, v);
     if (rc == P11KMS_KMS_OK)
@@ -36,9 +36,8 @@ static p11kms_kms_rc mac_begin(kms_call *c, p11kms_kms_key *key, const char *key
 }
 
 p11kms_kms_rc p11kms_kms_generate_mac(p11kms_kms *kms, const p11kms_caller *caller,
-                                      p11kms_kms_key *key, const char *key_ref,
-                                      const uint8_t *msg, size_t msg_len,
-                                      p11kms_kms_mac_alg alg, p11kms_kms_bytes *mac)
+                                      p11kms_kms_key *key, const char *key_ref, const uint8_t *msg,
+                                      size_t msg_len, p11kms_kms_mac_alg alg, p11kms_kms_bytes *mac)
 {
     kms_call c;
     kms_version *v = NULL;
@@ -58,10 +57,9 @@ p11kms_kms_rc p11kms_kms_generate_mac(p11kms_kms *kms, const p11kms_caller *call
 }
 
 p11kms_kms_rc p11kms_kms_verify_mac(p11kms_kms *kms, const p11kms_caller *caller,
-                                    p11kms_kms_key *key, const char *key_ref,
-                                    const uint8_t *msg, size_t msg_len,
-                                    p11kms_kms_mac_alg alg,
-                                    const uint8_t *mac, size_t mac_len)
+                                    p11kms_kms_key *key, const char *key_ref, const uint8_t *msg,
+                                    size_t msg_len, p11kms_kms_mac_alg alg, const uint8_t *mac,
+                                    size_t mac_len)
 {
     kms_call c;
     kms_version *v = NULL;
@@ -71,8 +69,8 @@ p11kms_kms_rc p11kms_kms_verify_mac(p11kms_kms *kms, const p11kms_caller *caller
     rc = mac_begin(&c, key, key_ref, msg, msg_len, alg, &v);
     if (rc == P11KMS_KMS_OK &&
         (mac == NULL || mac_len != p11kms_kms_mac_len(alg) ||
-         !p11kms_crypto_hmac_verify(kms_mac_alg_md(alg), v->material, v->material_len, msg,
-                                    msg_len, mac, mac_len)))
+         !p11kms_crypto_hmac_verify(kms_mac_alg_md(alg), v->material, v->material_len, msg, msg_len,
+                                    mac, mac_len)))
         rc = kms_fail(&c, P11KMS_KMS_INVALID_MAC, "the MAC is not valid");
     if (rc == P11KMS_KMS_OK)
         c.response = json_pack("{s:b}", "macValid", 1);

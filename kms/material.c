@@ -99,24 +99,36 @@ p11kms_kms_rc kms_version_get(p11kms_kms_key *key, uint32_t version, kms_version
 static size_t secret_len(p11kms_kms_key_spec spec)
 {
     switch (spec) {
-    case P11KMS_KMS_SPEC_SYMMETRIC_DEFAULT: return KMS_SYMMETRIC_KEY_LEN;
-    case P11KMS_KMS_SPEC_HMAC_256: return 32;
-    case P11KMS_KMS_SPEC_HMAC_384: return 48;
-    case P11KMS_KMS_SPEC_HMAC_512: return 64;
-    default: return 0;
+    case P11KMS_KMS_SPEC_SYMMETRIC_DEFAULT:
+        return KMS_SYMMETRIC_KEY_LEN;
+    case P11KMS_KMS_SPEC_HMAC_256:
+        return 32;
+    case P11KMS_KMS_SPEC_HMAC_384:
+        return 48;
+    case P11KMS_KMS_SPEC_HMAC_512:
+        return 64;
+    default:
+        return 0;
     }
 }
 
 static p11kms_crypto_pkey *generate_pkey(p11kms_kms_key_spec spec)
 {
     switch (spec) {
-    case P11KMS_KMS_SPEC_RSA_2048: return p11kms_crypto_pkey_generate_rsa(2048);
-    case P11KMS_KMS_SPEC_RSA_3072: return p11kms_crypto_pkey_generate_rsa(3072);
-    case P11KMS_KMS_SPEC_RSA_4096: return p11kms_crypto_pkey_generate_rsa(4096);
-    case P11KMS_KMS_SPEC_ECC_NIST_P256: return p11kms_crypto_pkey_generate_ec(P11KMS_CURVE_P256);
-    case P11KMS_KMS_SPEC_ECC_NIST_P384: return p11kms_crypto_pkey_generate_ec(P11KMS_CURVE_P384);
-    case P11KMS_KMS_SPEC_ECC_NIST_P521: return p11kms_crypto_pkey_generate_ec(P11KMS_CURVE_P521);
-    default: return NULL;
+    case P11KMS_KMS_SPEC_RSA_2048:
+        return p11kms_crypto_pkey_generate_rsa(2048);
+    case P11KMS_KMS_SPEC_RSA_3072:
+        return p11kms_crypto_pkey_generate_rsa(3072);
+    case P11KMS_KMS_SPEC_RSA_4096:
+        return p11kms_crypto_pkey_generate_rsa(4096);
+    case P11KMS_KMS_SPEC_ECC_NIST_P256:
+        return p11kms_crypto_pkey_generate_ec(P11KMS_CURVE_P256);
+    case P11KMS_KMS_SPEC_ECC_NIST_P384:
+        return p11kms_crypto_pkey_generate_ec(P11KMS_CURVE_P384);
+    case P11KMS_KMS_SPEC_ECC_NIST_P521:
+        return p11kms_crypto_pkey_generate_ec(P11KMS_CURVE_P521);
+    default:
+        return NULL;
     }
 }
 

@@ -8,25 +8,33 @@
 #include "kms/kms-internal.h"
 
 static const char *const spec_names[] = {
-    "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_384", "HMAC_512", "RSA_2048", "RSA_3072",
-    "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
+    "SYMMETRIC_DEFAULT", "HMAC_256", "HMAC_384",      "HMAC_512",      "RSA_2048",
+    "RSA_3072",          "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521",
 };
 static const char *const usage_names[] = {
-    "ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC",
+    "ENCRYPT_DECRYPT",
+    "SIGN_VERIFY",
+    "GENERATE_VERIFY_MAC",
 };
-static const char *const state_names[] = { "Enabled", "Disabled", "PendingDeletion" };
-static const char *const manager_names[] = { "CUSTOMER", "SERVICE" };
-static const char *const origin_names[] = { "P11KMS", "EXTERNAL" };
+static const char *const state_names[] = {"Enabled", "Disabled", "PendingDeletion"};
+static const char *const manager_names[] = {"CUSTOMER", "SERVICE"};
+static const char *const origin_names[] = {"P11KMS", "EXTERNAL"};
 static const char *const enc_names[] = {
-    "SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256",
-    "P11KMS_AES_GCM", "P11KMS_AES_CBC_PAD", "P11KMS_AES_KWP",
+    "SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1",   "RSAES_OAEP_SHA_256",
+    "P11KMS_AES_GCM",    "P11KMS_AES_CBC_PAD", "P11KMS_AES_KWP",
 };
 static const char *const sign_names[] = {
-    "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
-    "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
-    "ECDSA_SHA_256", "ECDSA_SHA_384", "ECDSA_SHA_512",
+    "RSASSA_PSS_SHA_256",
+    "RSASSA_PSS_SHA_384",
+    "RSASSA_PSS_SHA_512",
+    "RSASSA_PKCS1_V1_5_SHA_256",
+    "RSASSA_PKCS1_V1_5_SHA_384",
+    "RSASSA_PKCS1_V1_5_SHA_512",
+    "ECDSA_SHA_256",
+    "ECDSA_SHA_384",
+    "ECDSA_SHA_512",
 };
-static const char *const mac_names[] = { "HMAC_SHA_256", "HMAC_SHA_384", "HMAC_SHA_512" };
+static const char *const mac_names[] = {"HMAC_SHA_256", "HMAC_SHA_384", "HMAC_SHA_512"};
 
 #define NAME_OF(tab, v) ((unsigned)(v) < sizeof(tab) / sizeof(tab[0]) ? tab[v] : "UNKNOWN")
 
@@ -41,26 +49,47 @@ static int lookup(const char *const *tab, size_t n, const char *s, int *out)
     return 0;
 }
 
-#define PARSE(tab, s, out, type)                                              \
-    do {                                                                      \
-        int v_;                                                               \
-        if (!lookup(tab, sizeof(tab) / sizeof(tab[0]), s, &v_))               \
-            return 0;                                                         \
-        *(out) = (type)v_;                                                    \
-        return 1;                                                             \
+#define PARSE(tab, s, out, type)                                                                   \
+    do {                                                                                           \
+        int v_;                                                                                    \
+        if (!lookup(tab, sizeof(tab) / sizeof(tab[0]), s, &v_))                                    \
+            return 0;                                                                              \
+        *(out) = (type)v_;                                                                         \
+        return 1;                                                                                  \
     } while (0)
 
-const char *p11kms_kms_spec_name(p11kms_kms_key_spec v) { return NAME_OF(spec_names, v); }
-const char *p11kms_kms_usage_name(p11kms_kms_key_usage v) { return NAME_OF(usage_names, v); }
-const char *p11kms_kms_state_name(p11kms_kms_key_state v) { return NAME_OF(state_names, v); }
+const char *p11kms_kms_spec_name(p11kms_kms_key_spec v)
+{
+    return NAME_OF(spec_names, v);
+}
+const char *p11kms_kms_usage_name(p11kms_kms_key_usage v)
+{
+    return NAME_OF(usage_names, v);
+}
+const char *p11kms_kms_state_name(p11kms_kms_key_state v)
+{
+    return NAME_OF(state_names, v);
+}
 const char *p11kms_kms_manager_name(p11kms_kms_key_manager v)
 {
     return NAME_OF(manager_names, v);
 }
-const char *p11kms_kms_origin_name(p11kms_kms_origin v) { return NAME_OF(origin_names, v); }
-const char *p11kms_kms_enc_alg_name(p11kms_kms_enc_alg v) { return NAME_OF(enc_names, v); }
-const char *p11kms_kms_sign_alg_name(p11kms_kms_sign_alg v) { return NAME_OF(sign_names, v); }
-const char *p11kms_kms_mac_alg_name(p11kms_kms_mac_alg v) { return NAME_OF(mac_names, v); }
+const char *p11kms_kms_origin_name(p11kms_kms_origin v)
+{
+    return NAME_OF(origin_names, v);
+}
+const char *p11kms_kms_enc_alg_name(p11kms_kms_enc_alg v)
+{
+    return NAME_OF(enc_names, v);
+}
+const char *p11kms_kms_sign_alg_name(p11kms_kms_sign_alg v)
+{
+    return NAME_OF(sign_names, v);
+}
+const char *p11kms_kms_mac_alg_name(p11kms_kms_mac_alg v)
+{
+    return NAME_OF(mac_names, v);
+}
 
 int p11kms_kms_spec_parse(const char *s, p11kms_kms_key_spec *out)
 {
@@ -95,7 +124,10 @@ int kms_origin_parse(const char *s, p11kms_kms_origin *out)
     PARSE(origin_names, s, out, p11kms_kms_origin);
 }
 
-int kms_spec_is_symmetric(p11kms_kms_key_spec s) { return s == P11KMS_KMS_SPEC_SYMMETRIC_DEFAULT; }
+int kms_spec_is_symmetric(p11kms_kms_key_spec s)
+{
+    return s == P11KMS_KMS_SPEC_SYMMETRIC_DEFAULT;
+}
 int kms_spec_is_hmac(p11kms_kms_key_spec s)
 {
     return s >= P11KMS_KMS_SPEC_HMAC_256 && s <= P11KMS_KMS_SPEC_HMAC_512;
@@ -116,8 +148,7 @@ int p11kms_kms_spec_usage_allowed(p11kms_kms_key_spec spec, p11kms_kms_key_usage
     if (kms_spec_is_hmac(spec))
         return usage == P11KMS_KMS_USAGE_GENERATE_VERIFY_MAC;
     if (kms_spec_is_rsa(spec))
-        return usage == P11KMS_KMS_USAGE_ENCRYPT_DECRYPT ||
-               usage == P11KMS_KMS_USAGE_SIGN_VERIFY;
+        return usage == P11KMS_KMS_USAGE_ENCRYPT_DECRYPT || usage == P11KMS_KMS_USAGE_SIGN_VERIFY;
     if (kms_spec_is_ec(spec))
         return usage == P11KMS_KMS_USAGE_SIGN_VERIFY;
     return 0;
@@ -125,7 +156,7 @@ int p11kms_kms_spec_usage_allowed(p11kms_kms_key_spec spec, p11kms_kms_key_usage
 
 size_t p11kms_kms_sign_alg_digest_len(p11kms_kms_sign_alg alg)
 {
-    static const size_t len[] = { 32, 48, 64, 32, 48, 64, 32, 48, 64 };
+    static const size_t len[] = {32, 48, 64, 32, 48, 64, 32, 48, 64};
     return (unsigned)alg < P11KMS_KMS_SIGN_COUNT_ ? len[alg] : 0;
 }
 
@@ -148,13 +179,20 @@ size_t p11kms_kms_oaep_max_plaintext(p11kms_kms_key_spec spec, p11kms_kms_enc_al
 size_t p11kms_kms_sign_max_len(p11kms_kms_key_spec spec)
 {
     switch (spec) {
-    case P11KMS_KMS_SPEC_RSA_2048: return 256;
-    case P11KMS_KMS_SPEC_RSA_3072: return 384;
-    case P11KMS_KMS_SPEC_RSA_4096: return 512;
-    case P11KMS_KMS_SPEC_ECC_NIST_P256: return 72;
-    case P11KMS_KMS_SPEC_ECC_NIST_P384: return 104;
-    case P11KMS_KMS_SPEC_ECC_NIST_P521: return 139;
-    default: return 0;
+    case P11KMS_KMS_SPEC_RSA_2048:
+        return 256;
+    case P11KMS_KMS_SPEC_RSA_3072:
+        return 384;
+    case P11KMS_KMS_SPEC_RSA_4096:
+        return 512;
+    case P11KMS_KMS_SPEC_ECC_NIST_P256:
+        return 72;
+    case P11KMS_KMS_SPEC_ECC_NIST_P384:
+        return 104;
+    case P11KMS_KMS_SPEC_ECC_NIST_P521:
+        return 139;
+    default:
+        return 0;
     }
 }
 
@@ -166,10 +204,14 @@ size_t p11kms_kms_mac_len(p11kms_kms_mac_alg alg)
 p11kms_md kms_mac_alg_md(p11kms_kms_mac_alg alg)
 {
     switch (alg) {
-    case P11KMS_KMS_MAC_HMAC_SHA_256: return P11KMS_MD_SHA256;
-    case P11KMS_KMS_MAC_HMAC_SHA_384: return P11KMS_MD_SHA384;
-    case P11KMS_KMS_MAC_HMAC_SHA_512: return P11KMS_MD_SHA512;
-    default: return P11KMS_MD_NONE;
+    case P11KMS_KMS_MAC_HMAC_SHA_256:
+        return P11KMS_MD_SHA256;
+    case P11KMS_KMS_MAC_HMAC_SHA_384:
+        return P11KMS_MD_SHA384;
+    case P11KMS_KMS_MAC_HMAC_SHA_512:
+        return P11KMS_MD_SHA512;
+    default:
+        return P11KMS_MD_NONE;
     }
 }
 
@@ -192,8 +234,8 @@ int kms_alias_name_valid(const char *a)
         return 0;
     for (size_t i = 6; i < n; i++) {
         char ch = a[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '/' || ch == '_' || ch == '-'))
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '/' || ch == '_' || ch == '-'))
             return 0;
     }
     return 1;

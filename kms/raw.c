@@ -28,8 +28,10 @@ static void aad_ctx_init(aad_ctx *a, const uint8_t *aad, size_t len)
     char *p;
 
     memset(a, 0, sizeof(*a));
-    if (aad == NULL || p11kms_kms_context_decode(aad, len, sp, P11KMS_KMS_CONTEXT_MAX_PAIRS,
-                                                 &n) != P11KMS_KMS_ENVELOPE_OK || n == 0)
+    if (aad == NULL ||
+        p11kms_kms_context_decode(aad, len, sp, P11KMS_KMS_CONTEXT_MAX_PAIRS, &n) !=
+            P11KMS_KMS_ENVELOPE_OK ||
+        n == 0)
         return;
     a->strings = p = malloc(len + 2 * n);
     if (p == NULL)
@@ -55,8 +57,9 @@ static p11kms_kms_rc check_params(kms_call *c, const p11kms_kms_raw_params *p)
     switch (p->alg) {
     case P11KMS_KMS_ENC_P11KMS_AES_GCM:
         if (p->iv == NULL || p->iv_len < 1 || p->iv_len > 128 || tag < 12 || tag > 16)
-            return kms_fail(c, P11KMS_KMS_VALIDATION, "GCM needs an IV of 1-128 bytes and "
-                                                      "a tag of 12-16 bytes");
+            return kms_fail(c, P11KMS_KMS_VALIDATION,
+                            "GCM needs an IV of 1-128 bytes and "
+                            "a tag of 12-16 bytes");
         return P11KMS_KMS_OK;
     case P11KMS_KMS_ENC_P11KMS_AES_CBC_PAD:
         if (p->iv == NULL || p->iv_len != 16)
@@ -74,8 +77,8 @@ static p11kms_kms_rc raw_begin(kms_call *c, p11kms_kms_key *key, const char *key
 {
     p11kms_policy_request req;
     aad_ctx actx;
-    p11kms_kms_rc rc = p ? kms_data_begin(c, key, key_ref)
-                         : kms_fail(c, P11KMS_KMS_VALIDATION, "no parameters");
+    p11kms_kms_rc rc =
+        p ? kms_data_begin(c, key, key_ref) : kms_fail(c, P11KMS_KMS_VALIDATION, "no parameters");
 
     if (rc == P11KMS_KMS_OK) {
         json_object_set_new(c->request, "encryptionAlgorithm",
@@ -104,16 +107,15 @@ static p11kms_kms_rc raw_begin(kms_call *c, p11kms_kms_key *key, const char *key
     return rc;
 }
 
-static int do_encrypt(const kms_version *v, const p11kms_kms_raw_params *p,
-                      const uint8_t *in, size_t len, p11kms_kms_bytes *out)
+static int do_encrypt(const kms_version *v, const p11kms_kms_raw_params *p, const uint8_t *in,
+                      size_t len, p11kms_kms_bytes *out)
 {
     size_t tag = p->tag_len ? p->tag_len : 16;
 
     switch (p->alg) {
     case P11KMS_KMS_ENC_P11KMS_AES_GCM:
-        return p11kms_crypto_aes_gcm_seal(v->material, v->material_len, p->iv, p->iv_len,
-                                          p->aad, p->aad_len, in, len, out->data,
-                                          out->data + len, tag);
+        return p11kms_crypto_aes_gcm_seal(v->material, v->material_len, p->iv, p->iv_len, p->aad,
+                                          p->aad_len, in, len, out->data, out->data + len, tag);
     case P11KMS_KMS_ENC_P11KMS_AES_CBC_PAD:
         return p11kms_crypto_aes_cbc_encrypt(v->material, v->material_len, p->iv, 1, in, len,
                                              out->data, &out->len);
@@ -123,8 +125,8 @@ static int do_encrypt(const kms_version *v, const p11kms_kms_raw_params *p,
     }
 }
 
-static int do_decrypt(const kms_version *v, const p11kms_kms_raw_params *p,
-                      const uint8_t *in, size_t len, p11kms_kms_bytes *out)
+static int do_decrypt(const kms_version *v, const p11kms_kms_raw_params *p, const uint8_t *in,
+                      size_t len, p11kms_kms_bytes *out)
 {
     size_t tag = p->tag_len ? p->tag_len : 16;
 
@@ -133,9 +135,9 @@ static int do_decrypt(const kms_version *v, const p11kms_kms_raw_params *p,
         if (len < tag)
             return 0;
         out->len = len - tag;
-        return p11kms_crypto_aes_gcm_open(v->material, v->material_len, p->iv, p->iv_len,
-                                          p->aad, p->aad_len, in, len - tag, in + len - tag,
-                                          tag, out->data);
+        return p11kms_crypto_aes_gcm_open(v->material, v->material_len, p->iv, p->iv_len, p->aad,
+                                          p->aad_len, in, len - tag, in + len - tag, tag,
+                                          out->data);
     case P11KMS_KMS_ENC_P11KMS_AES_CBC_PAD:
         return p11kms_crypto_aes_cbc_decrypt(v->material, v->material_len, p->iv, 1, in, len,
                                              out->data, &out->len);
@@ -147,9 +149,8 @@ static int do_decrypt(const kms_version *v, const p11kms_kms_raw_params *p,
 
 p11kms_kms_rc p11kms_kms_raw_encrypt(p11kms_kms *kms, const p11kms_caller *caller,
                                      p11kms_kms_key *key, const char *key_ref,
-                                     const p11kms_kms_raw_params *p,
-                                     const uint8_t *in, size_t in_len,
-                                     p11kms_kms_bytes *out)
+                                     const p11kms_kms_raw_params *p, const uint8_t *in,
+                                     size_t in_len, p11kms_kms_bytes *out)
 {
     kms_call c;
     kms_version *v = NULL;
@@ -173,9 +174,8 @@ p11kms_kms_rc p11kms_kms_raw_encrypt(p11kms_kms *kms, const p11kms_caller *calle
 
 p11kms_kms_rc p11kms_kms_raw_decrypt(p11kms_kms *kms, const p11kms_caller *caller,
                                      p11kms_kms_key *key, const char *key_ref,
-                                     const p11kms_kms_raw_params *p,
-                                     const uint8_t *in, size_t in_len,
-                                     p11kms_kms_bytes *out)
+                                     const p11kms_kms_raw_params *p, const uint8_t *in,
+                                     size_t in_len, p11kms_kms_bytes *out)
 {
     kms_call c;
     kms_version *v = NULL;

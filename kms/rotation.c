@@ -25,8 +25,8 @@ int kms_rotation_due(const p11kms_store_key *row, int64_t now_ms)
            row->next_rotation_ms > 0 && row->next_rotation_ms <= now_ms;
 }
 
-static p11kms_kms_rc rotate_row(p11kms_kms *kms, const p11kms_store_key *row,
-                                const char *type, uint32_t *new_version)
+static p11kms_kms_rc rotate_row(p11kms_kms *kms, const p11kms_store_key *row, const char *type,
+                                uint32_t *new_version)
 {
     uint8_t *mat = NULL, *spki = NULL;
     size_t mlen = 0, slen = 0;
@@ -38,13 +38,11 @@ static p11kms_kms_rc rotate_row(p11kms_kms *kms, const p11kms_store_key *row,
     if (rc != P11KMS_KMS_OK)
         goto done;
     rc = kms_rc_from_store(p11kms_store_key_rotate(kms->st, row->key_id, row->current_version,
-                                                   p11kms_time_now_ms(), mat, mlen, NULL, 0,
-                                                   &nv));
+                                                   p11kms_time_now_ms(), mat, mlen, NULL, 0, &nv));
     if (rc != P11KMS_KMS_OK)
         goto done;
     /* On demand, the RotateKeyOnDemand record of the call is the record. */
-    snprintf(req, sizeof(req), "{\"keyId\":\"%s\",\"rotationType\":\"%s\"}", row->key_id,
-             type);
+    snprintf(req, sizeof(req), "{\"keyId\":\"%s\",\"rotationType\":\"%s\"}", row->key_id, type);
     if (strcmp(type, "AUTOMATIC") == 0)
         rc = kms_audit_service_event(kms, "RotateKey", row->key_id, nv, req);
     if (rc == P11KMS_KMS_OK && new_version != NULL)
@@ -68,7 +66,7 @@ p11kms_kms_rc kms_rotate_in_txn(p11kms_kms *kms, const char *key_id, int automat
     if (rc != P11KMS_KMS_OK)
         goto done;
     if (automatic && !kms_rotation_due(&row, p11kms_time_now_ms()))
-        goto done;                       /* somebody else rotated it first */
+        goto done; /* somebody else rotated it first */
     rc = rotate_row(kms, &row, automatic ? "AUTOMATIC" : "ON_DEMAND", new_version);
 done:
     p11kms_store_key_clear(&row);
@@ -131,9 +129,9 @@ p11kms_kms_rc p11kms_kms_enable_key_rotation(p11kms_kms *kms, const p11kms_calle
     if (rc != P11KMS_KMS_OK)
         goto done;
     row = &c.key->row;
-    base = row->rotation_enabled ? (row->last_rotation_ms ? row->last_rotation_ms
-                                                          : row->creation_ms)
-                                 : p11kms_time_now_ms();
+    base = row->rotation_enabled
+               ? (row->last_rotation_ms ? row->last_rotation_ms : row->creation_ms)
+               : p11kms_time_now_ms();
     row->rotation_enabled = 1;
     row->rotation_period_days = days;
     if (!p11kms_time_add_days(base, days, &row->next_rotation_ms))
@@ -144,8 +142,7 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_disable_key_rotation(p11kms_kms *kms,
-                                              const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_disable_key_rotation(p11kms_kms *kms, const p11kms_caller *caller,
                                               p11kms_kms_key *key, const char *key_ref)
 {
     kms_call c;
@@ -165,8 +162,7 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_get_key_rotation_status(p11kms_kms *kms,
-                                                 const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_get_key_rotation_status(p11kms_kms *kms, const p11kms_caller *caller,
                                                  p11kms_kms_key *key, const char *key_ref,
                                                  p11kms_kms_rotation_status *out)
 {
@@ -193,8 +189,7 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_rotate_key_on_demand(p11kms_kms *kms,
-                                              const p11kms_caller *caller,
+p11kms_kms_rc p11kms_kms_rotate_key_on_demand(p11kms_kms *kms, const p11kms_caller *caller,
                                               p11kms_kms_key *key, const char *key_ref,
                                               uint32_t *new_version)
 {

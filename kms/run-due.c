@@ -88,8 +88,8 @@ static p11kms_kms_rc rotate_one(p11kms_kms *kms, const char *key_id, int *rotate
 /* Applies fn to every key the filter selects (ids collected first, then
  * each handled in its own transaction). */
 static void for_each_due(p11kms_kms *kms, p11kms_store_key_filter *f,
-                         p11kms_kms_rc (*fn)(p11kms_kms *, const char *, int *),
-                         unsigned *count, unsigned *failed)
+                         p11kms_kms_rc (*fn)(p11kms_kms *, const char *, int *), unsigned *count,
+                         unsigned *failed)
 {
     p11kms_store_key *keys = NULL;
     size_t n = 0;
@@ -97,8 +97,8 @@ static void for_each_due(p11kms_kms *kms, p11kms_store_key_filter *f,
     char after[37] = "";
 
     while (more) {
-        if (p11kms_store_key_list(kms->st, f, after[0] ? after : NULL, PAGE, &keys, &n,
-                                  &more) != P11KMS_STORE_OK) {
+        if (p11kms_store_key_list(kms->st, f, after[0] ? after : NULL, PAGE, &keys, &n, &more) !=
+            P11KMS_STORE_OK) {
             (*failed)++;
             return;
         }
@@ -120,7 +120,7 @@ p11kms_kms_rc p11kms_kms_run_due(p11kms_kms *kms, const p11kms_caller *caller,
 {
     kms_call c;
     p11kms_store_key_filter f;
-    p11kms_kms_run_due_report r = { 0, 0, 0 };
+    p11kms_kms_run_due_report r = {0, 0, 0};
     int64_t now = p11kms_time_now_ms();
     p11kms_kms_rc rc;
 
@@ -136,8 +136,8 @@ p11kms_kms_rc p11kms_kms_run_due(p11kms_kms *kms, const p11kms_caller *caller,
     f.key_state = "PendingDeletion";
     f.deletion_due_before_ms = now;
     for_each_due(kms, &f, purge_key, &r.deleted, &r.failed);
-    c.response = json_pack("{s:i, s:i, s:i}", "rotated", (int)r.rotated, "deleted",
-                           (int)r.deleted, "failed", (int)r.failed);
+    c.response = json_pack("{s:i, s:i, s:i}", "rotated", (int)r.rotated, "deleted", (int)r.deleted,
+                           "failed", (int)r.failed);
     if (report != NULL)
         *report = r;
 done:

@@ -16,8 +16,7 @@ static void sign_request(kms_call *c, p11kms_kms_message_type type, p11kms_kms_s
 {
     json_object_set_new(c->request, "messageType",
                         json_string(type == P11KMS_KMS_MESSAGE_DIGEST ? "DIGEST" : "RAW"));
-    json_object_set_new(c->request, "signingAlgorithm",
-                        json_string(p11kms_kms_sign_alg_name(alg)));
+    json_object_set_new(c->request, "signingAlgorithm", json_string(p11kms_kms_sign_alg_name(alg)));
 }
 
 static p11kms_kms_rc check_message(kms_call *c, const uint8_t *msg, size_t len,
@@ -53,8 +52,7 @@ static p11kms_kms_rc sign_begin(kms_call *c, p11kms_kms_key *key, const char *ke
         rc = kms_data_authorize(c, NULL, &req, P11KMS_KMS_USAGE_SIGN_VERIFY, 0);
     if (rc == P11KMS_KMS_OK)
         rc = check_message(c, msg, len, type, alg);
-    if (rc == P11KMS_KMS_OK &&
-        !(kms_spec_sign_algs(c->key->spec, c->key->usage) & (1u << alg)))
+    if (rc == P11KMS_KMS_OK && !(kms_spec_sign_algs(c->key->spec, c->key->usage) & (1u << alg)))
         rc = kms_fail(c, P11KMS_KMS_INVALID_KEY_USAGE,
                       "the SigningAlgorithm is not valid for this key");
     if (rc == P11KMS_KMS_OK)
@@ -74,9 +72,8 @@ static p11kms_msg_type crypto_type(p11kms_kms_message_type t)
     return t == P11KMS_KMS_MESSAGE_DIGEST ? P11KMS_MSG_DIGEST : P11KMS_MSG_RAW;
 }
 
-p11kms_kms_rc p11kms_kms_sign(p11kms_kms *kms, const p11kms_caller *caller,
-                              p11kms_kms_key *key, const char *key_ref,
-                              const uint8_t *msg, size_t msg_len,
+p11kms_kms_rc p11kms_kms_sign(p11kms_kms *kms, const p11kms_caller *caller, p11kms_kms_key *key,
+                              const char *key_ref, const uint8_t *msg, size_t msg_len,
                               p11kms_kms_message_type type, p11kms_kms_sign_alg alg,
                               p11kms_kms_bytes *signature)
 {
@@ -91,16 +88,14 @@ p11kms_kms_rc p11kms_kms_sign(p11kms_kms *kms, const p11kms_caller *caller,
                    : kms_fail(&c, P11KMS_KMS_VALIDATION, "no output");
     if (rc == P11KMS_KMS_OK)
         rc = kms_bytes_alloc(signature, p11kms_crypto_pkey_sig_max(v->pkey));
-    if (rc == P11KMS_KMS_OK &&
-        !p11kms_crypto_sign(v->pkey, crypto_alg(alg), crypto_type(type), msg, msg_len,
-                            signature->data, &signature->len))
+    if (rc == P11KMS_KMS_OK && !p11kms_crypto_sign(v->pkey, crypto_alg(alg), crypto_type(type), msg,
+                                                   msg_len, signature->data, &signature->len))
         rc = kms_fail(&c, P11KMS_KMS_INTERNAL, "signing failed");
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_verify(p11kms_kms *kms, const p11kms_caller *caller,
-                                p11kms_kms_key *key, const char *key_ref,
-                                const uint8_t *msg, size_t msg_len,
+p11kms_kms_rc p11kms_kms_verify(p11kms_kms *kms, const p11kms_caller *caller, p11kms_kms_key *key,
+                                const char *key_ref, const uint8_t *msg, size_t msg_len,
                                 p11kms_kms_message_type type, p11kms_kms_sign_alg alg,
                                 const uint8_t *sig, size_t sig_len)
 {
@@ -113,9 +108,8 @@ p11kms_kms_rc p11kms_kms_verify(p11kms_kms *kms, const p11kms_caller *caller,
     rc = sign_begin(&c, key, key_ref, msg, msg_len, type, alg, &v);
     if (rc == P11KMS_KMS_OK && (sig == NULL || sig_len == 0 || sig_len > 6144))
         rc = kms_fail(&c, P11KMS_KMS_VALIDATION, "Signature must be 1-6144 bytes");
-    if (rc == P11KMS_KMS_OK &&
-        !p11kms_crypto_verify(v->pkey, crypto_alg(alg), crypto_type(type), msg, msg_len, sig,
-                              sig_len))
+    if (rc == P11KMS_KMS_OK && !p11kms_crypto_verify(v->pkey, crypto_alg(alg), crypto_type(type),
+                                                     msg, msg_len, sig, sig_len))
         rc = kms_fail(&c, P11KMS_KMS_INVALID_SIGNATURE, "the signature is not valid");
     if (rc == P11KMS_KMS_OK)
         c.response = json_pack("{s:b}", "signatureValid", 1);

@@ -37,12 +37,11 @@ p11kms_kms_rc p11kms_kms_token_info_get(p11kms_kms *kms, p11kms_kms_token_info *
         return P11KMS_KMS_VALIDATION;
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&kms->lock);
-    out->min_pin_len = kms->opts.min_pin_len ? kms->opts.min_pin_len
-                                             : P11KMS_STORE_DEFAULT_MIN_PIN;
+    out->min_pin_len = kms->opts.min_pin_len ? kms->opts.min_pin_len : P11KMS_STORE_DEFAULT_MIN_PIN;
     out->max_pin_len = P11KMS_STORE_PIN_MAX;
     out->logged_in = kms->login;
     if (kms->st == NULL && access(kms->store_path, F_OK) != 0)
-        goto done;                       /* nothing to read: not initialised */
+        goto done; /* nothing to read: not initialised */
     out->store_exists = 1;
     rc = kms_store_ensure(kms, 0, 0);
     memset(&si, 0, sizeof(si));
@@ -79,8 +78,8 @@ static p11kms_kms_rc grant_initialiser(kms_call *c)
     if (c->caller == NULL || !p11kms_policy_default_admin_identity_policy(&doc))
         return P11KMS_KMS_INTERNAL;
     src = p11kms_store_identity_policy_put(c->kms->st, P11KMS_STORE_PRINCIPAL_UID,
-                                           (uint32_t)c->caller->uid, TOKEN_ADMIN_POLICY_NAME,
-                                           doc, p11kms_time_now_ms());
+                                           (uint32_t)c->caller->uid, TOKEN_ADMIN_POLICY_NAME, doc,
+                                           p11kms_time_now_ms());
     free(doc);
     return kms_rc_from_store(src);
 }
@@ -101,8 +100,7 @@ static void token_params(p11kms_kms *kms, const char *label, p11kms_store_kdf *k
 }
 
 p11kms_kms_rc p11kms_kms_init_token(p11kms_kms *kms, const p11kms_caller *caller,
-                                    const char *so_pin, size_t so_pin_len,
-                                    const char *label)
+                                    const char *so_pin, size_t so_pin_len, const char *label)
 {
     kms_call c;
     p11kms_store_token_params tp;
@@ -128,12 +126,12 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_login(p11kms_kms *kms, const p11kms_caller *caller,
-                               p11kms_kms_user who, const char *pin, size_t pin_len)
+p11kms_kms_rc p11kms_kms_login(p11kms_kms *kms, const p11kms_caller *caller, p11kms_kms_user who,
+                               const char *pin, size_t pin_len)
 {
     kms_call c;
-    p11kms_store_user su = who == P11KMS_KMS_USER_SO ? P11KMS_STORE_USER_SO
-                                                     : P11KMS_STORE_USER_USER;
+    p11kms_store_user su =
+        who == P11KMS_KMS_USER_SO ? P11KMS_STORE_USER_SO : P11KMS_STORE_USER_USER;
     p11kms_kms_rc rc;
 
     kms_call_begin(&c, kms, caller, "Login", NULL, 0, 0);
@@ -202,8 +200,8 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_init_pin(p11kms_kms *kms, const p11kms_caller *caller,
-                                  const char *pin, size_t pin_len)
+p11kms_kms_rc p11kms_kms_init_pin(p11kms_kms *kms, const p11kms_caller *caller, const char *pin,
+                                  size_t pin_len)
 {
     kms_call c;
     p11kms_kms_rc rc;
@@ -221,9 +219,8 @@ done:
     return kms_call_end(&c, rc);
 }
 
-p11kms_kms_rc p11kms_kms_set_pin(p11kms_kms *kms, const p11kms_caller *caller,
-                                 const char *old_pin, size_t old_len,
-                                 const char *new_pin, size_t new_len)
+p11kms_kms_rc p11kms_kms_set_pin(p11kms_kms *kms, const p11kms_caller *caller, const char *old_pin,
+                                 size_t old_len, const char *new_pin, size_t new_len)
 {
     kms_call c;
     p11kms_kms_user who;

@@ -28,8 +28,8 @@ int p11kms_p11_attr_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYPE
     const CK_ATTRIBUTE *a = p11kms_p11_attr_find(tmpl, n, type);
     if (a == NULL)
         return 0;
-    if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL)
-        || (*(CK_BBOOL *)a->pValue != CK_TRUE && *(CK_BBOOL *)a->pValue != CK_FALSE)) {
+    if (a->pValue == NULL || a->ulValueLen != sizeof(CK_BBOOL) ||
+        (*(CK_BBOOL *)a->pValue != CK_TRUE && *(CK_BBOOL *)a->pValue != CK_FALSE)) {
         *rv = CKR_ATTRIBUTE_VALUE_INVALID;
         return 0;
     }
@@ -63,9 +63,9 @@ CK_RV p11kms_p11_attr_check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
         for (CK_ULONG j = 0; j < i; j++) {
             if (tmpl[j].type != tmpl[i].type)
                 continue;
-            if (tmpl[j].ulValueLen != tmpl[i].ulValueLen
-                || (tmpl[i].ulValueLen > 0
-                    && memcmp(tmpl[j].pValue, tmpl[i].pValue, tmpl[i].ulValueLen) != 0))
+            if (tmpl[j].ulValueLen != tmpl[i].ulValueLen ||
+                (tmpl[i].ulValueLen > 0 &&
+                 memcmp(tmpl[j].pValue, tmpl[i].pValue, tmpl[i].ulValueLen) != 0))
                 return CKR_TEMPLATE_INCONSISTENT;
         }
     }
@@ -75,8 +75,13 @@ CK_RV p11kms_p11_attr_check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 int p11kms_p11_attr_is_sensitive_type(CK_ATTRIBUTE_TYPE type)
 {
     switch (type) {
-    case CKA_VALUE: case CKA_PRIVATE_EXPONENT: case CKA_PRIME_1: case CKA_PRIME_2:
-    case CKA_EXPONENT_1: case CKA_EXPONENT_2: case CKA_COEFFICIENT:
+    case CKA_VALUE:
+    case CKA_PRIVATE_EXPONENT:
+    case CKA_PRIME_1:
+    case CKA_PRIME_2:
+    case CKA_EXPONENT_1:
+    case CKA_EXPONENT_2:
+    case CKA_COEFFICIENT:
     case CKA_P11KMS_OP_PLAINTEXT:
         return 1;
     default:
@@ -103,8 +108,8 @@ static void attr_clear(CK_ATTRIBUTE *at)
     at->ulValueLen = 0;
 }
 
-CK_RV p11kms_p11_attrs_set(p11kms_p11_attrs *a, CK_ATTRIBUTE_TYPE type,
-                           const void *val, CK_ULONG len)
+CK_RV p11kms_p11_attrs_set(p11kms_p11_attrs *a, CK_ATTRIBUTE_TYPE type, const void *val,
+                           CK_ULONG len)
 {
     CK_RV rv = CKR_HOST_MEMORY;
     void *copy = malloc(len ? len : 1);

@@ -68,14 +68,14 @@ static int is_symmetric(p11kms_kms_key_spec s)
 
 static int is_hmac(p11kms_kms_key_spec s)
 {
-    return s == P11KMS_KMS_SPEC_HMAC_256 || s == P11KMS_KMS_SPEC_HMAC_384
-           || s == P11KMS_KMS_SPEC_HMAC_512;
+    return s == P11KMS_KMS_SPEC_HMAC_256 || s == P11KMS_KMS_SPEC_HMAC_384 ||
+           s == P11KMS_KMS_SPEC_HMAC_512;
 }
 
 static int is_rsa(p11kms_kms_key_spec s)
 {
-    return s == P11KMS_KMS_SPEC_RSA_2048 || s == P11KMS_KMS_SPEC_RSA_3072
-           || s == P11KMS_KMS_SPEC_RSA_4096;
+    return s == P11KMS_KMS_SPEC_RSA_2048 || s == P11KMS_KMS_SPEC_RSA_3072 ||
+           s == P11KMS_KMS_SPEC_RSA_4096;
 }
 
 static CK_ULONG hmac_len(p11kms_kms_key_spec s)
@@ -210,8 +210,9 @@ static int wants_any(const CK_ATTRIBUTE *want, CK_ULONG n, const CK_ATTRIBUTE_TY
 
 static void public_view(cmk_view *v, const CK_ATTRIBUTE *want, CK_ULONG n)
 {
-    static const CK_ATTRIBUTE_TYPE pub[] = { CKA_MODULUS, CKA_PUBLIC_EXPONENT,
-        CKA_MODULUS_BITS, CKA_EC_PARAMS, CKA_EC_POINT, CKA_PUBLIC_KEY_INFO };
+    static const CK_ATTRIBUTE_TYPE pub[] = {CKA_MODULUS,      CKA_PUBLIC_EXPONENT,
+                                            CKA_MODULUS_BITS, CKA_EC_PARAMS,
+                                            CKA_EC_POINT,     CKA_PUBLIC_KEY_INFO};
     const unsigned char *spki = NULL;
     size_t len = 0;
     if (v->rv != CKR_OK || !wants_any(want, n, pub, sizeof(pub) / sizeof(pub[0])))
@@ -223,13 +224,13 @@ static void public_view(cmk_view *v, const CK_ATTRIBUTE *want, CK_ULONG n)
 
 static void policy_view(cmk_view *v, const CK_ATTRIBUTE *want, CK_ULONG n)
 {
-    static const CK_ATTRIBUTE_TYPE t[] = { CKA_P11KMS_KEY_POLICY };
+    static const CK_ATTRIBUTE_TYPE t[] = {CKA_P11KMS_KEY_POLICY};
     char *json = NULL;
     p11kms_p11_slot *slot = p11kms_p11_slot_get(v->obj->slot);
     if (v->rv != CKR_OK || !wants_any(want, n, t, 1))
         return;
-    p11kms_kms_rc rc = p11kms_kms_get_key_policy(slot->kms, p11kms_p11_caller(),
-                                                 v->obj->kkey, NULL, "default", &json);
+    p11kms_kms_rc rc = p11kms_kms_get_key_policy(slot->kms, p11kms_p11_caller(), v->obj->kkey, NULL,
+                                                 "default", &json);
     if (rc == P11KMS_KMS_OK)
         put_str(v, CKA_P11KMS_KEY_POLICY, json);
     /* Without kms:GetKeyPolicy the attribute is simply unavailable. */
@@ -238,13 +239,13 @@ static void policy_view(cmk_view *v, const CK_ATTRIBUTE *want, CK_ULONG n)
 
 static void aliases_view(cmk_view *v, const CK_ATTRIBUTE *want, CK_ULONG n)
 {
-    static const CK_ATTRIBUTE_TYPE t[] = { CKA_P11KMS_ALIASES };
-    p11kms_kms_alias_list l = { 0 };
+    static const CK_ATTRIBUTE_TYPE t[] = {CKA_P11KMS_ALIASES};
+    p11kms_kms_alias_list l = {0};
     p11kms_p11_slot *slot = p11kms_p11_slot_get(v->obj->slot);
     if (v->rv != CKR_OK || !wants_any(want, n, t, 1))
         return;
-    if (p11kms_kms_list_aliases(slot->kms, p11kms_p11_caller(), v->m->key_id, 100, NULL, &l)
-        == P11KMS_KMS_OK) {
+    if (p11kms_kms_list_aliases(slot->kms, p11kms_p11_caller(), v->m->key_id, 100, NULL, &l) ==
+        P11KMS_KMS_OK) {
         size_t total = 1;
         for (size_t i = 0; i < l.n; i++)
             total += strlen(l.entries[i].alias_name) + 1;
@@ -278,12 +279,12 @@ CK_RV p11kms_p11_cmk_view(p11kms_p11_object *obj, const CK_ATTRIBUTE *want, CK_U
     p11kms_kms_key_meta m;
     p11kms_kms_key *kkey = NULL;
     memset(&m, 0, sizeof(m));
-    cmk_view v = { obj, &m, out, p11kms_p11_object_kkey(obj, &kkey) };
+    cmk_view v = {obj, &m, out, p11kms_p11_object_kkey(obj, &kkey)};
     p11kms_p11_slot *slot = p11kms_p11_slot_get(obj->slot);
     if (v.rv != CKR_OK)
         goto done;
-    v.rv = p11kms_p11_rv_from_kms(p11kms_kms_key_meta_get(slot->kms, kkey, &m),
-                                  P11KMS_P11_CTX_OBJECT);
+    v.rv =
+        p11kms_p11_rv_from_kms(p11kms_kms_key_meta_get(slot->kms, kkey, &m), P11KMS_P11_CTX_OBJECT);
     if (v.rv != CKR_OK)
         goto done;
     if (obj->kind == P11KMS_P11_OBJ_CMK && (is_symmetric(m.spec) || is_hmac(m.spec)))
@@ -313,9 +314,9 @@ CK_RV p11kms_p11_cmk_spki(p11kms_p11_object *obj, const unsigned char **spki, si
     if (rv != CKR_OK)
         goto done;
     p11kms_p11_slot *slot = p11kms_p11_slot_get(obj->slot);
-    rv = p11kms_p11_rv_from_kms(p11kms_kms_get_public_key(slot->kms, p11kms_p11_caller(),
-                                                          kkey, NULL, &pk),
-                                P11KMS_P11_CTX_OBJECT);
+    rv = p11kms_p11_rv_from_kms(
+        p11kms_kms_get_public_key(slot->kms, p11kms_p11_caller(), kkey, NULL, &pk),
+        P11KMS_P11_CTX_OBJECT);
     if (rv != CKR_OK)
         goto done;
     obj->spki = pk.spki.data; /* take ownership */

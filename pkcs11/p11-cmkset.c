@@ -92,8 +92,7 @@ static CK_RV set_rotation(set_ctx *c, const CK_ATTRIBUTE *a)
     if (a->type == CKA_P11KMS_ROTATION_PERIOD) {
         if (!ulong_of(a, &days) || days > 0xffffffffUL)
             return CKR_ATTRIBUTE_VALUE_INVALID;
-        return kms_rv(p11kms_kms_enable_key_rotation(c->kms, who, c->key, NULL,
-                                                     (unsigned)days));
+        return kms_rv(p11kms_kms_enable_key_rotation(c->kms, who, c->key, NULL, (unsigned)days));
     }
     if (!bool_of(a, &b))
         return CKR_ATTRIBUTE_VALUE_INVALID;
@@ -110,8 +109,8 @@ static CK_RV set_action(set_ctx *c, const CK_ATTRIBUTE *a)
     if (a->type == CKA_P11KMS_DELETION_WINDOW) {
         if (!ulong_of(a, &days) || days > 0xffffffffUL)
             return CKR_ATTRIBUTE_VALUE_INVALID;
-        return kms_rv(p11kms_kms_schedule_key_deletion(c->kms, who, c->key, NULL,
-                                                       (unsigned)days, NULL));
+        return kms_rv(
+            p11kms_kms_schedule_key_deletion(c->kms, who, c->key, NULL, (unsigned)days, NULL));
     }
     if (!bool_of(a, &b) || !b)
         return CKR_ATTRIBUTE_VALUE_INVALID;
@@ -123,7 +122,7 @@ static CK_RV set_action(set_ctx *c, const CK_ATTRIBUTE *a)
 /* A standard attribute: only "no change" is accepted. */
 static CK_RV set_unchanged(p11kms_p11_object *obj, const CK_ATTRIBUTE *a)
 {
-    p11kms_p11_attrs view = { 0 };
+    p11kms_p11_attrs view = {0};
     CK_RV rv = p11kms_p11_cmk_attrs(obj, a, 1, &view);
     if (rv == CKR_OK) {
         const CK_ATTRIBUTE *cur = p11kms_p11_attrs_get(&view, a->type);
@@ -160,7 +159,7 @@ static CK_RV set_one(set_ctx *c, const CK_ATTRIBUTE *a)
 
 CK_RV p11kms_p11_cmk_set(p11kms_p11_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-    set_ctx c = { obj, p11kms_p11_slot_get(obj->slot)->kms, NULL };
+    set_ctx c = {obj, p11kms_p11_slot_get(obj->slot)->kms, NULL};
     CK_RV rv = p11kms_p11_object_kkey(obj, &c.key);
     for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++)
         rv = set_one(&c, &tmpl[i]);

@@ -32,8 +32,8 @@ typedef struct gcm_params_noivbits {
 static CK_RV gcm_fill(p11kms_p11_cop *c, const unsigned char *iv, CK_ULONG ivlen,
                       const unsigned char *aad, CK_ULONG aadlen, CK_ULONG tagbits)
 {
-    if (iv == NULL || ivlen < 1 || ivlen > sizeof(c->iv) || (aad == NULL && aadlen > 0)
-        || tagbits % 8 != 0 || tagbits < 96 || tagbits > 128)
+    if (iv == NULL || ivlen < 1 || ivlen > sizeof(c->iv) || (aad == NULL && aadlen > 0) ||
+        tagbits % 8 != 0 || tagbits < 96 || tagbits > 128)
         return CKR_MECHANISM_PARAM_INVALID;
     memcpy(c->iv, iv, ivlen);
     c->iv_len = ivlen;
@@ -111,7 +111,7 @@ static CK_RV key_fits(const p11kms_p11_cop *c)
 
 static p11kms_kms_enc_alg raw_alg(CK_MECHANISM_TYPE m)
 {
-    return m == CKM_AES_GCM ? P11KMS_KMS_ENC_P11KMS_AES_GCM
+    return m == CKM_AES_GCM       ? P11KMS_KMS_ENC_P11KMS_AES_GCM
            : m == CKM_AES_CBC_PAD ? P11KMS_KMS_ENC_P11KMS_AES_CBC_PAD
                                   : P11KMS_KMS_ENC_P11KMS_AES_KWP;
 }
@@ -120,7 +120,7 @@ static CK_RV cmk_compute(p11kms_p11_cop *c, int enc)
 {
     p11kms_kms *kms = p11kms_p11_slot_get(c->slot)->kms;
     const p11kms_caller *who = p11kms_p11_caller();
-    p11kms_kms_bytes out = { 0 };
+    p11kms_kms_bytes out = {0};
     p11kms_kms_rc rc;
     if (c->base.mech == CKM_RSA_PKCS_OAEP) {
         p11kms_kms_enc_alg alg = c->md == P11KMS_MD_SHA1 ? P11KMS_KMS_ENC_RSAES_OAEP_SHA_1
@@ -130,8 +130,13 @@ static CK_RV cmk_compute(p11kms_p11_cop *c, int enc)
                  : p11kms_kms_decrypt(kms, who, c->key.kkey, NULL, c->in, c->in_len, NULL, alg,
                                       &out, NULL);
     } else {
-        p11kms_kms_raw_params p = { raw_alg(c->base.mech), c->key.version, c->iv, c->iv_len,
-                                    c->aad, c->aad_len, c->tag_len };
+        p11kms_kms_raw_params p = {raw_alg(c->base.mech),
+                                   c->key.version,
+                                   c->iv,
+                                   c->iv_len,
+                                   c->aad,
+                                   c->aad_len,
+                                   c->tag_len};
         rc = enc ? p11kms_kms_raw_encrypt(kms, who, c->key.kkey, NULL, &p, c->in, c->in_len, &out)
                  : p11kms_kms_raw_decrypt(kms, who, c->key.kkey, NULL, &p, c->in, c->in_len, &out);
     }
@@ -156,8 +161,8 @@ static int local_gcm(p11kms_p11_cop *c, int enc, unsigned char *out, size_t *out
     if (c->in_len < c->tag_len)
         return 0;
     *outlen = c->in_len - c->tag_len;
-    return p11kms_crypto_aes_gcm_open(k, kl, c->iv, c->iv_len, c->aad, c->aad_len, c->in,
-                                      *outlen, c->in + *outlen, c->tag_len, out);
+    return p11kms_crypto_aes_gcm_open(k, kl, c->iv, c->iv_len, c->aad, c->aad_len, c->in, *outlen,
+                                      c->in + *outlen, c->tag_len, out);
 }
 
 static int local_run(p11kms_p11_cop *c, int enc, unsigned char *out, size_t *outlen)
@@ -354,8 +359,8 @@ CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_
     return crypt_init(hSession, pMechanism, hKey, 0);
 }
 
-CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
-                CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
+                CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
     return crypt_all(hSession, 0, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen);
 }

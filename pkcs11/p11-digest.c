@@ -29,11 +29,16 @@ static void digest_free(p11kms_p11_op *op)
 p11kms_md p11kms_p11_md_of_mech(CK_MECHANISM_TYPE m)
 {
     switch (m) {
-    case CKM_SHA_1: return P11KMS_MD_SHA1;
-    case CKM_SHA256: return P11KMS_MD_SHA256;
-    case CKM_SHA384: return P11KMS_MD_SHA384;
-    case CKM_SHA512: return P11KMS_MD_SHA512;
-    default: return P11KMS_MD_NONE;
+    case CKM_SHA_1:
+        return P11KMS_MD_SHA1;
+    case CKM_SHA256:
+        return P11KMS_MD_SHA256;
+    case CKM_SHA384:
+        return P11KMS_MD_SHA384;
+    case CKM_SHA512:
+        return P11KMS_MD_SHA512;
+    default:
+        return P11KMS_MD_NONE;
     }
 }
 

@@ -21,14 +21,14 @@ enum { EMIT_SECRET = 1, EMIT_PRIVATE = 2, EMIT_PUBLIC = 4, EMIT_ALL = 7 };
 
 typedef struct find_op {
     p11kms_p11_op base;
-    CK_OBJECT_HANDLE *sess;      /* session-object hits */
+    CK_OBJECT_HANDLE *sess; /* session-object hits */
     size_t nsess, sess_pos;
-    p11kms_kms_find_result res;  /* token-object candidates */
+    p11kms_kms_find_result res; /* token-object candidates */
     size_t pos;
-    int half;                    /* asymmetric entry: 0 private next, 1 public next */
-    int emit;                    /* EMIT_* classes allowed */
-    int filter;                  /* per-candidate template check needed */
-    p11kms_p11_attrs tmpl;       /* template without search-only attributes */
+    int half;              /* asymmetric entry: 0 private next, 1 public next */
+    int emit;              /* EMIT_* classes allowed */
+    int filter;            /* per-candidate template check needed */
+    p11kms_p11_attrs tmpl; /* template without search-only attributes */
 } find_op;
 
 static void find_free(p11kms_p11_op *op)
@@ -127,8 +127,8 @@ static CK_RV token_search(find_op *f, const p11kms_p11_slot *slot, const CK_ATTR
     flt.include_pending = include_pending(t, n);
     p11kms_kms_rc rc = p11kms_kms_find(slot->kms, p11kms_p11_caller(), &flt, &f->res);
     free(key_id);
-    if (rc == P11KMS_KMS_NOT_LOGGED_IN || rc == P11KMS_KMS_ACCESS_DENIED
-        || rc == P11KMS_KMS_NOT_INITIALIZED)
+    if (rc == P11KMS_KMS_NOT_LOGGED_IN || rc == P11KMS_KMS_ACCESS_DENIED ||
+        rc == P11KMS_KMS_NOT_INITIALIZED)
         return CKR_OK; /* nothing visible, as for an empty token */
     return p11kms_p11_rv_from_kms(rc, P11KMS_P11_CTX_TOKEN);
 }
@@ -225,13 +225,14 @@ static CK_RV next_candidate(find_op *f, CK_SLOT_ID slot, CK_OBJECT_HANDLE *h)
 
 static int candidate_matches(const find_op *f, CK_OBJECT_HANDLE h)
 {
-    p11kms_p11_attrs view = { 0 };
+    p11kms_p11_attrs view = {0};
     p11kms_p11_object *obj = p11kms_p11_object_get(h);
     int ok;
     if (!f->filter)
         return 1;
-    ok = obj != NULL && p11kms_p11_cmk_attrs(obj, f->tmpl.v, (CK_ULONG)f->tmpl.n, &view) == CKR_OK
-         && p11kms_p11_attrs_match(&view, f->tmpl.v, (CK_ULONG)f->tmpl.n);
+    ok = obj != NULL &&
+         p11kms_p11_cmk_attrs(obj, f->tmpl.v, (CK_ULONG)f->tmpl.n, &view) == CKR_OK &&
+         p11kms_p11_attrs_match(&view, f->tmpl.v, (CK_ULONG)f->tmpl.n);
     p11kms_p11_attrs_free(&view);
     return ok;
 }

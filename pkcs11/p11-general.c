@@ -264,7 +264,7 @@ CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 }
 
 CK_FUNCTION_LIST p11kms_p11_function_list = {
-    .version = { CRYPTOKI_VERSION_MAJOR, CRYPTOKI_VERSION_MINOR },
+    .version = {CRYPTOKI_VERSION_MAJOR, CRYPTOKI_VERSION_MINOR},
     .C_Initialize = C_Initialize,
     .C_Finalize = C_Finalize,
     .C_GetInfo = C_GetInfo,

@@ -15,8 +15,8 @@
 
 #include "pkcs11/p11-internal.h"
 
-#define HT_EMPTY ((CK_ULONG)0)          /* handle 0 is CK_INVALID_HANDLE */
-#define HT_TOMB ((CK_ULONG)~(CK_ULONG)0)
+#define HT_EMPTY ((CK_ULONG)0) /* handle 0 is CK_INVALID_HANDLE */
+#define HT_TOMB  ((CK_ULONG) ~(CK_ULONG)0)
 
 static size_t mix(CK_ULONG k)
 {
@@ -47,7 +47,7 @@ void *p11kms_p11_htab_get(const p11kms_p11_htab *t, CK_ULONG key)
 /* Rebuilds into a table of cap new_cap, dropping tombstones. */
 static int rehash(p11kms_p11_htab *t, size_t new_cap)
 {
-    p11kms_p11_htab n = { 0 };
+    p11kms_p11_htab n = {0};
     int ok = 0;
     n.keys = calloc(new_cap, sizeof(*n.keys));
     n.vals = calloc(new_cap, sizeof(*n.vals));

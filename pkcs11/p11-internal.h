@@ -31,7 +31,7 @@
 typedef struct p11kms_p11_htab {
     CK_ULONG *keys;
     void **vals;
-    size_t cap;    /* power of two, 0 when empty */
+    size_t cap; /* power of two, 0 when empty */
     size_t count;
     size_t tombs;
 } p11kms_p11_htab;
@@ -82,8 +82,8 @@ int p11kms_p11_attr_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_ATTRIBUTE_TYP
 CK_RV p11kms_p11_attr_check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 int p11kms_p11_attr_is_sensitive_type(CK_ATTRIBUTE_TYPE type);
 
-CK_RV p11kms_p11_attrs_set(p11kms_p11_attrs *a, CK_ATTRIBUTE_TYPE type,
-                           const void *val, CK_ULONG len);
+CK_RV p11kms_p11_attrs_set(p11kms_p11_attrs *a, CK_ATTRIBUTE_TYPE type, const void *val,
+                           CK_ULONG len);
 CK_RV p11kms_p11_attrs_set_bool(p11kms_p11_attrs *a, CK_ATTRIBUTE_TYPE type, CK_BBOOL v);
 CK_RV p11kms_p11_attrs_set_ulong(p11kms_p11_attrs *a, CK_ATTRIBUTE_TYPE type, CK_ULONG v);
 CK_RV p11kms_p11_attrs_merge(p11kms_p11_attrs *a, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
@@ -129,14 +129,14 @@ CK_ULONG p11kms_p11_next_handle(void);
 /* ------------------------------------------------------------------ */
 
 #define P11KMS_P11_NOT_LOGGED_IN ((CK_USER_TYPE)~0UL)
-#define P11KMS_P11_MAX_SLOTS 16
+#define P11KMS_P11_MAX_SLOTS     16
 
 typedef struct p11kms_p11_slot {
     CK_SLOT_ID id;
     const p11kms_config_token *cfg; /* owned by the loaded configuration */
     CK_ULONG min_pin_len;
-    p11kms_kms *kms;       /* opened at C_Initialize; touches no file until used */
-    CK_USER_TYPE login;    /* per application: all sessions of the slot */
+    p11kms_kms *kms;    /* opened at C_Initialize; touches no file until used */
+    CK_USER_TYPE login; /* per application: all sessions of the slot */
     CK_ULONG nsessions;
     CK_ULONG nrw;
 } p11kms_p11_slot;
@@ -164,17 +164,17 @@ typedef struct p11kms_p11_object {
     CK_OBJECT_HANDLE handle;
     CK_SLOT_ID slot;
     p11kms_p11_objkind kind;
-    CK_SESSION_HANDLE session;   /* owner of a session object, else 0 */
-    char ident[96];              /* store identity (key id, version...) */
-    uint32_t version;            /* CMK_VERSION: version number */
-    p11kms_p11_attrs attrs;      /* session objects: all attributes */
-    unsigned char *secret;       /* session keys: raw value / PKCS#8 DER (secmem) */
+    CK_SESSION_HANDLE session; /* owner of a session object, else 0 */
+    char ident[96];            /* store identity (key id, version...) */
+    uint32_t version;          /* CMK_VERSION: version number */
+    p11kms_p11_attrs attrs;    /* session objects: all attributes */
+    unsigned char *secret;     /* session keys: raw value / PKCS#8 DER (secmem) */
     size_t secret_len;
-    p11kms_kms_key *kkey;        /* CMK objects: engine handle, opened lazily */
-    unsigned char *spki;         /* CMK objects: cached SubjectPublicKeyInfo */
+    p11kms_kms_key *kkey; /* CMK objects: engine handle, opened lazily */
+    unsigned char *spki;  /* CMK objects: cached SubjectPublicKeyInfo */
     size_t spki_len;
-    int not_sensitive;           /* CMK created with CKA_SENSITIVE false (this process) */
-    void *opreq;                 /* OPREQ objects: p11-oprequest.c state */
+    int not_sensitive; /* CMK created with CKA_SENSITIVE false (this process) */
+    void *opreq;       /* OPREQ objects: p11-oprequest.c state */
 } p11kms_p11_object;
 
 p11kms_p11_object *p11kms_p11_object_get(CK_OBJECT_HANDLE h);
@@ -183,9 +183,8 @@ void p11kms_p11_object_free(p11kms_p11_object *obj);
 void p11kms_p11_object_destroy_session(CK_SESSION_HANDLE s);
 void p11kms_p11_objects_free(int orphan);
 /* Register a store-backed object, returning the existing handle when known. */
-CK_RV p11kms_p11_object_token_handle(CK_SLOT_ID slot, p11kms_p11_objkind kind,
-                                     const char *ident, uint32_t version,
-                                     CK_OBJECT_HANDLE *out);
+CK_RV p11kms_p11_object_token_handle(CK_SLOT_ID slot, p11kms_p11_objkind kind, const char *ident,
+                                     uint32_t version, CK_OBJECT_HANDLE *out);
 void p11kms_p11_objects_forget_slot(CK_SLOT_ID slot);
 void p11kms_p11_object_forget_key(CK_SLOT_ID slot, const char *ident);
 /* Session objects (p11-sessobj.c). */
@@ -262,14 +261,14 @@ CK_RV p11kms_p11_key_for_session(const p11kms_p11_session *s, CK_OBJECT_HANDLE h
 
 /* A key resolved at *Init: it outlives the object (refs and copies). */
 typedef struct p11kms_p11_key {
-    int cmk;                     /* CMK-backed (kms.h does the work) */
-    p11kms_kms_key *kkey;        /* CMK: reference held */
-    uint32_t version;            /* CMK: 0 = current, N = old-version object */
-    int is_public;               /* public half of a key pair */
-    p11kms_kms_key_spec spec;    /* CMK only */
+    int cmk;                  /* CMK-backed (kms.h does the work) */
+    p11kms_kms_key *kkey;     /* CMK: reference held */
+    uint32_t version;         /* CMK: 0 = current, N = old-version object */
+    int is_public;            /* public half of a key pair */
+    p11kms_kms_key_spec spec; /* CMK only */
     CK_OBJECT_CLASS cls;
     CK_KEY_TYPE kt;
-    unsigned char *secret;       /* session key: secmem copy (secret value or SPKI) */
+    unsigned char *secret; /* session key: secmem copy (secret value or SPKI) */
     size_t secret_len;
 } p11kms_p11_key;
 
@@ -287,15 +286,15 @@ typedef struct p11kms_p11_cop {
     size_t iv_len;
     unsigned char *aad;
     size_t aad_len, tag_len;
-    p11kms_md md, mgf;           /* OAEP / PSS / hash-then-sign */
+    p11kms_md md, mgf; /* OAEP / PSS / hash-then-sign */
     size_t salt;
-    p11kms_crypto_hash *hash;    /* hash-then-sign multi-part */
-    unsigned char *in;           /* buffered input (wiped) */
+    p11kms_crypto_hash *hash; /* hash-then-sign multi-part */
+    unsigned char *in;        /* buffered input (wiped) */
     size_t in_len, in_cap;
-    unsigned char *res;          /* cached result for BUFFER_TOO_SMALL retries (wiped) */
+    unsigned char *res; /* cached result for BUFFER_TOO_SMALL retries (wiped) */
     size_t res_len;
     int have_res;
-    int updated;                 /* a *Update call happened */
+    int updated; /* a *Update call happened */
 } p11kms_p11_cop;
 
 p11kms_p11_cop *p11kms_p11_cop_new(CK_MECHANISM_TYPE mech, CK_SLOT_ID slot);
@@ -308,8 +307,8 @@ void p11kms_p11_cop_set_result(p11kms_p11_cop *c, unsigned char *res, size_t len
  * length query, too small = CKR_BUFFER_TOO_SMALL; *keep says whether the
  * operation stays active.
  */
-CK_RV p11kms_p11_emit(const unsigned char *res, size_t len, CK_BYTE_PTR out,
-                      CK_ULONG_PTR outlen, int *keep);
+CK_RV p11kms_p11_emit(const unsigned char *res, size_t len, CK_BYTE_PTR out, CK_ULONG_PTR outlen,
+                      int *keep);
 /* Copy kms.h bytes into a malloc'd buffer the cop owns. */
 CK_RV p11kms_p11_cop_take(p11kms_p11_cop *c, p11kms_kms_bytes *b);
 
@@ -334,9 +333,9 @@ p11kms_md p11kms_p11_md_of_mech(CK_MECHANISM_TYPE m);
 /* ------------------------------------------------------------------ */
 
 typedef enum p11kms_p11_rvctx {
-    P11KMS_P11_CTX_TOKEN = 0,   /* token and management calls */
-    P11KMS_P11_CTX_KEY_USE,     /* cryptographic use of a key handle */
-    P11KMS_P11_CTX_OBJECT       /* object attribute calls */
+    P11KMS_P11_CTX_TOKEN = 0, /* token and management calls */
+    P11KMS_P11_CTX_KEY_USE,   /* cryptographic use of a key handle */
+    P11KMS_P11_CTX_OBJECT     /* object attribute calls */
 } p11kms_p11_rvctx;
 
 CK_RV p11kms_p11_rv_from_kms(p11kms_kms_rc rc, p11kms_p11_rvctx ctx);

@@ -125,17 +125,16 @@ static CK_RV cmk_create(const p11kms_p11_session *s, cmk_req *r, char key_id[37]
     if (rv == CKR_OK) {
         memcpy(key_id, m.key_id, 37);
         if (r->alias != NULL)
-            rv = p11kms_p11_rv_from_kms(p11kms_kms_create_alias(slot->kms, p11kms_p11_caller(),
-                                                                r->alias, m.key_id),
-                                        P11KMS_P11_CTX_TOKEN);
+            rv = p11kms_p11_rv_from_kms(
+                p11kms_kms_create_alias(slot->kms, p11kms_p11_caller(), r->alias, m.key_id),
+                P11KMS_P11_CTX_TOKEN);
     }
     p11kms_kms_key_meta_clear(&m);
     return rv;
 }
 
-static CK_RV register_cmk(const p11kms_p11_session *s, const char *key_id,
-                          p11kms_p11_objkind kind, const CK_ATTRIBUTE *t, CK_ULONG n,
-                          CK_OBJECT_HANDLE *ph)
+static CK_RV register_cmk(const p11kms_p11_session *s, const char *key_id, p11kms_p11_objkind kind,
+                          const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *ph)
 {
     CK_BBOOL sens = CK_TRUE;
     CK_RV ignored = CKR_OK;
@@ -157,8 +156,9 @@ static CK_RV secret_spec(CK_MECHANISM_TYPE mech, CK_ULONG len, p11kms_kms_key_sp
         return len == 32 ? CKR_OK : CKR_KEY_SIZE_RANGE; /* KMS: AES-256 only */
     }
     *usage = P11KMS_KMS_USAGE_GENERATE_VERIFY_MAC;
-    *spec = len == 64 ? P11KMS_KMS_SPEC_HMAC_512
-            : len == 48 ? P11KMS_KMS_SPEC_HMAC_384 : P11KMS_KMS_SPEC_HMAC_256;
+    *spec = len == 64   ? P11KMS_KMS_SPEC_HMAC_512
+            : len == 48 ? P11KMS_KMS_SPEC_HMAC_384
+                        : P11KMS_KMS_SPEC_HMAC_256;
     return len == 32 || len == 48 || len == 64 ? CKR_OK : CKR_KEY_SIZE_RANGE;
 }
 
@@ -230,16 +230,15 @@ static CK_RV session_secret_attrs(p11kms_p11_object *obj, CK_MECHANISM_TYPE mech
     return rv;
 }
 
-static CK_RV gen_secret_session(const p11kms_p11_session *s, CK_MECHANISM_TYPE mech,
-                                CK_ULONG len, const CK_ATTRIBUTE *t, CK_ULONG n,
-                                CK_OBJECT_HANDLE *ph)
+static CK_RV gen_secret_session(const p11kms_p11_session *s, CK_MECHANISM_TYPE mech, CK_ULONG len,
+                                const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *ph)
 {
     CK_RV rv = CKR_HOST_MEMORY;
     p11kms_p11_object *obj = calloc(1, sizeof(*obj));
     if (obj == NULL)
         goto done;
-    *obj = (p11kms_p11_object){ .kind = P11KMS_P11_OBJ_SESSION, .slot = s->slot,
-                                .session = s->handle };
+    *obj =
+        (p11kms_p11_object){.kind = P11KMS_P11_OBJ_SESSION, .slot = s->slot, .session = s->handle};
     obj->secret = p11kms_secmem_alloc(len);
     obj->secret_len = len;
     if (obj->secret == NULL)
@@ -268,8 +267,7 @@ static CK_RV mech_checks(const CK_MECHANISM *m, CK_FLAGS need)
         return CKR_ARGUMENTS_BAD;
     if (!p11kms_p11_mech_allows(m->mechanism, need))
         return CKR_MECHANISM_INVALID;
-    return m->pParameter != NULL || m->ulParameterLen != 0 ? CKR_MECHANISM_PARAM_INVALID
-                                                           : CKR_OK;
+    return m->pParameter != NULL || m->ulParameterLen != 0 ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
 }
 
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -310,10 +308,10 @@ static const struct {
     size_t len;
     p11kms_kms_key_spec spec;
 } g_curves[] = {
-    { (const unsigned char *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10,
-      P11KMS_KMS_SPEC_ECC_NIST_P256 },
-    { (const unsigned char *)"\x06\x05\x2b\x81\x04\x00\x22", 7, P11KMS_KMS_SPEC_ECC_NIST_P384 },
-    { (const unsigned char *)"\x06\x05\x2b\x81\x04\x00\x23", 7, P11KMS_KMS_SPEC_ECC_NIST_P521 },
+    {(const unsigned char *)"\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07", 10,
+     P11KMS_KMS_SPEC_ECC_NIST_P256},
+    {(const unsigned char *)"\x06\x05\x2b\x81\x04\x00\x22", 7, P11KMS_KMS_SPEC_ECC_NIST_P384},
+    {(const unsigned char *)"\x06\x05\x2b\x81\x04\x00\x23", 7, P11KMS_KMS_SPEC_ECC_NIST_P521},
 };
 
 static CK_RV ec_spec(const CK_ATTRIBUTE *t, CK_ULONG n, p11kms_kms_key_spec *spec)
@@ -322,7 +320,8 @@ static CK_RV ec_spec(const CK_ATTRIBUTE *t, CK_ULONG n, p11kms_kms_key_spec *spe
     if (p == NULL)
         return CKR_TEMPLATE_INCOMPLETE;
     for (size_t i = 0; i < sizeof(g_curves) / sizeof(g_curves[0]); i++) {
-        if (p->ulValueLen == g_curves[i].len && memcmp(p->pValue, g_curves[i].oid, p->ulValueLen) == 0) {
+        if (p->ulValueLen == g_curves[i].len &&
+            memcmp(p->pValue, g_curves[i].oid, p->ulValueLen) == 0) {
             *spec = g_curves[i].spec;
             return CKR_OK;
         }
@@ -345,8 +344,9 @@ static CK_RV rsa_spec(const CK_ATTRIBUTE *t, CK_ULONG n, p11kms_kms_key_spec *sp
         if (e->ulValueLen - i != 3 || memcmp(v + i, "\x01\x00\x01", 3) != 0)
             return CKR_ATTRIBUTE_VALUE_INVALID;
     }
-    *spec = bits == 2048 ? P11KMS_KMS_SPEC_RSA_2048 : bits == 3072 ? P11KMS_KMS_SPEC_RSA_3072
-                                                                   : P11KMS_KMS_SPEC_RSA_4096;
+    *spec = bits == 2048   ? P11KMS_KMS_SPEC_RSA_2048
+            : bits == 3072 ? P11KMS_KMS_SPEC_RSA_3072
+                           : P11KMS_KMS_SPEC_RSA_4096;
     return bits == 2048 || bits == 3072 || bits == 4096 ? CKR_OK : CKR_KEY_SIZE_RANGE;
 }
 
@@ -380,8 +380,7 @@ typedef struct pair_args {
     CK_OBJECT_HANDLE *ph_pub, *ph_priv;
 } pair_args;
 
-static CK_RV gen_pair_cmk(const p11kms_p11_session *s, const pair_args *a,
-                          p11kms_kms_key_spec spec)
+static CK_RV gen_pair_cmk(const p11kms_p11_session *s, const pair_args *a, p11kms_kms_key_spec spec)
 {
     cmk_req r;
     char key_id[37];
@@ -425,14 +424,19 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     p11kms_p11_session *s = NULL;
     p11kms_kms_key_spec spec = P11KMS_KMS_SPEC_RSA_2048;
     CK_BBOOL token = CK_FALSE;
-    pair_args a = { 0, pPublicKeyTemplate, pPrivateKeyTemplate, ulPublicKeyAttributeCount,
-                    ulPrivateKeyAttributeCount, phPublicKey, phPrivateKey };
+    pair_args a = {0,
+                   pPublicKeyTemplate,
+                   pPrivateKeyTemplate,
+                   ulPublicKeyAttributeCount,
+                   ulPrivateKeyAttributeCount,
+                   phPublicKey,
+                   phPrivateKey};
     CK_RV rv = p11kms_p11_enter();
     if (rv != CKR_OK)
         return rv;
     rv = p11kms_p11_session_get(hSession, &s);
-    if (rv == CKR_OK && (phPublicKey == NULL || phPrivateKey == NULL
-                         || (a.pub == NULL && a.npub > 0) || (a.priv == NULL && a.npriv > 0)))
+    if (rv == CKR_OK && (phPublicKey == NULL || phPrivateKey == NULL ||
+                         (a.pub == NULL && a.npub > 0) || (a.priv == NULL && a.npriv > 0)))
         rv = CKR_ARGUMENTS_BAD;
     if (rv == CKR_OK)
         rv = mech_checks(pMechanism, CKF_GENERATE_KEY_PAIR);

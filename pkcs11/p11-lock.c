@@ -30,8 +30,8 @@ static struct {
 
 static int callbacks_count(const CK_C_INITIALIZE_ARGS *a)
 {
-    return (a->CreateMutex != NULL) + (a->DestroyMutex != NULL)
-           + (a->LockMutex != NULL) + (a->UnlockMutex != NULL);
+    return (a->CreateMutex != NULL) + (a->DestroyMutex != NULL) + (a->LockMutex != NULL) +
+           (a->UnlockMutex != NULL);
 }
 
 static CK_RV setup_os(void)

@@ -25,8 +25,8 @@
 #include "pkcs11/p11-internal.h"
 #include "pkcs11/p11-oprequest.h"
 
-static p11kms_p11_htab g_objects;    /* handle -> object */
-static p11kms_p11_smap g_token_ids;  /* "slot/kind/ident/version" -> handle */
+static p11kms_p11_htab g_objects;   /* handle -> object */
+static p11kms_p11_smap g_token_ids; /* "slot/kind/ident/version" -> handle */
 
 p11kms_p11_object *p11kms_p11_object_get(CK_OBJECT_HANDLE h)
 {
@@ -70,9 +70,8 @@ static void object_remove(p11kms_p11_object *obj)
     p11kms_p11_object_free(obj);
 }
 
-CK_RV p11kms_p11_object_token_handle(CK_SLOT_ID slot, p11kms_p11_objkind kind,
-                                     const char *ident, uint32_t version,
-                                     CK_OBJECT_HANDLE *out)
+CK_RV p11kms_p11_object_token_handle(CK_SLOT_ID slot, p11kms_p11_objkind kind, const char *ident,
+                                     uint32_t version, CK_OBJECT_HANDLE *out)
 {
     char key[160];
     CK_RV rv = CKR_HOST_MEMORY;
@@ -135,8 +134,8 @@ static void forget_key(CK_SLOT_ID slot, const char *ident)
     void *v;
     while (p11kms_p11_htab_next(&g_objects, &pos, &h, &v)) {
         p11kms_p11_object *o = v;
-        if (o->slot == slot && o->session == 0 && o->kind != P11KMS_P11_OBJ_SESSION
-            && strcmp(o->ident, ident) == 0) {
+        if (o->slot == slot && o->session == 0 && o->kind != P11KMS_P11_OBJ_SESSION &&
+            strcmp(o->ident, ident) == 0) {
             object_remove(o);
             pos = 0;
         }
@@ -226,8 +225,8 @@ CK_RV p11kms_p11_object_kkey(p11kms_p11_object *obj, p11kms_kms_key **out)
 
 static int is_cmk(const p11kms_p11_object *obj)
 {
-    return obj->kind == P11KMS_P11_OBJ_CMK || obj->kind == P11KMS_P11_OBJ_CMK_PUBLIC
-           || obj->kind == P11KMS_P11_OBJ_CMK_VERSION;
+    return obj->kind == P11KMS_P11_OBJ_CMK || obj->kind == P11KMS_P11_OBJ_CMK_PUBLIC ||
+           obj->kind == P11KMS_P11_OBJ_CMK_VERSION;
 }
 
 /* ---------------- C_CreateObject / C_CopyObject ---------------- */
@@ -273,7 +272,7 @@ static CK_RV copy_session_object(const p11kms_p11_session *s, const p11kms_p11_o
     obj = calloc(1, sizeof(*obj));
     if (obj == NULL)
         goto done;
-    *obj = (p11kms_p11_object){ .slot = src->slot, .kind = src->kind, .session = s->handle };
+    *obj = (p11kms_p11_object){.slot = src->slot, .kind = src->kind, .session = s->handle};
     rv = p11kms_p11_attrs_copy(&obj->attrs, &src->attrs);
     if (rv == CKR_OK)
         rv = p11kms_p11_attrs_merge(&obj->attrs, tmpl, n);
@@ -294,8 +293,8 @@ done:
     return rv;
 }
 
-CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
-                   CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
+CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ATTRIBUTE_PTR pTemplate,
+                   CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phNewObject)
 {
     p11kms_p11_session *s = NULL;
     p11kms_p11_object *src = NULL, *obj = NULL;
@@ -312,8 +311,8 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
         goto done;
     }
     /* CMKs and requests are not copyable (CKA_COPYABLE false). */
-    if (src->kind != P11KMS_P11_OBJ_SESSION
-        || !p11kms_p11_attrs_bool(&src->attrs, CKA_COPYABLE, CK_TRUE)) {
+    if (src->kind != P11KMS_P11_OBJ_SESSION ||
+        !p11kms_p11_attrs_bool(&src->attrs, CKA_COPYABLE, CK_TRUE)) {
         rv = CKR_ACTION_PROHIBITED;
         goto done;
     }
@@ -393,8 +392,8 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_U
 
 static int value_hidden(const p11kms_p11_object *obj)
 {
-    return p11kms_p11_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_FALSE)
-           || !p11kms_p11_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_TRUE);
+    return p11kms_p11_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_FALSE) ||
+           !p11kms_p11_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_TRUE);
 }
 
 static CK_RV session_attr(const p11kms_p11_object *obj, CK_ATTRIBUTE *a)
@@ -423,7 +422,7 @@ static CK_RV view_attr(const p11kms_p11_attrs *view, CK_ATTRIBUTE *a)
 
 static CK_RV fill_attrs(p11kms_p11_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
-    p11kms_p11_attrs view = { 0 };
+    p11kms_p11_attrs view = {0};
     CK_RV acc = CKR_OK, rv = CKR_OK;
     if (is_cmk(obj))
         rv = p11kms_p11_cmk_attrs(obj, tmpl, n, &view);
@@ -479,8 +478,8 @@ static CK_RV set_checks(const p11kms_p11_session *s, const p11kms_p11_object *ob
     if (obj->kind == P11KMS_P11_OBJ_OPREQ)
         return CKR_ACTION_PROHIBITED;
     if (!is_cmk(obj))
-        return p11kms_p11_attrs_bool(&obj->attrs, CKA_MODIFIABLE, CK_TRUE)
-                   ? CKR_OK : CKR_ACTION_PROHIBITED;
+        return p11kms_p11_attrs_bool(&obj->attrs, CKA_MODIFIABLE, CK_TRUE) ? CKR_OK
+                                                                           : CKR_ACTION_PROHIBITED;
     if (!(s->flags & CKF_RW_SESSION))
         return CKR_SESSION_READ_ONLY;
     return slot->login == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
@@ -532,8 +531,8 @@ CK_RV p11kms_p11_objects_session_matching(const p11kms_p11_session *s, const CK_
     *count = 0;
     while (p11kms_p11_htab_next(&g_objects, &pos, &h, &v)) {
         const p11kms_p11_object *o = v;
-        if (o->kind != P11KMS_P11_OBJ_SESSION || !p11kms_p11_object_visible(o, s)
-            || !p11kms_p11_attrs_match(&o->attrs, tmpl, n))
+        if (o->kind != P11KMS_P11_OBJ_SESSION || !p11kms_p11_object_visible(o, s) ||
+            !p11kms_p11_attrs_match(&o->attrs, tmpl, n))
             continue;
         if (*count == cap) {
             cap = cap ? cap * 2 : 16;

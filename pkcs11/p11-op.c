@@ -27,8 +27,8 @@ static int is_key_class(CK_OBJECT_CLASS c)
 
 static CK_RV resolve_cmk(p11kms_p11_object *obj, CK_ATTRIBUTE_TYPE need, p11kms_p11_key *out)
 {
-    CK_ATTRIBUTE want[] = { { need, NULL, 0 } };
-    p11kms_p11_attrs view = { 0 };
+    CK_ATTRIBUTE want[] = {{need, NULL, 0}};
+    p11kms_p11_attrs view = {0};
     p11kms_kms_key_meta m;
     memset(&m, 0, sizeof(m));
     CK_RV rv = p11kms_p11_cmk_view(obj, want, 1, &view, &m);
@@ -172,8 +172,8 @@ CK_RV p11kms_p11_cop_take(p11kms_p11_cop *c, p11kms_kms_bytes *b)
     return CKR_OK;
 }
 
-CK_RV p11kms_p11_emit(const unsigned char *res, size_t len, CK_BYTE_PTR out,
-                      CK_ULONG_PTR outlen, int *keep)
+CK_RV p11kms_p11_emit(const unsigned char *res, size_t len, CK_BYTE_PTR out, CK_ULONG_PTR outlen,
+                      int *keep)
 {
     *keep = 0;
     if (out == NULL) {

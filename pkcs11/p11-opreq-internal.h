@@ -14,11 +14,11 @@
 typedef struct opreq {
     char name[64];
     char *key;
-    char *request;             /* JSON text as given */
-    json_t *req;               /* parsed request, NULL when none */
+    char *request; /* JSON text as given */
+    json_t *req;   /* parsed request, NULL when none */
     CK_ULONG result;
-    const char *error;         /* exception name or "" */
-    char *json;                /* response elements */
+    const char *error; /* exception name or "" */
+    char *json;        /* response elements */
     p11kms_kms_bytes plaintext, ciphertext, signature;
     /* inputs (borrowed from the template during execution) */
     const CK_ATTRIBUTE *in_pt, *in_ct, *in_sig;

@@ -27,9 +27,18 @@ static json_t *iso_date(int64_t ms)
 
 typedef const char *(*alg_namer)(int v);
 
-static const char *enc_name(int v) { return p11kms_kms_enc_alg_name((p11kms_kms_enc_alg)v); }
-static const char *sig_name(int v) { return p11kms_kms_sign_alg_name((p11kms_kms_sign_alg)v); }
-static const char *mac_name(int v) { return p11kms_kms_mac_alg_name((p11kms_kms_mac_alg)v); }
+static const char *enc_name(int v)
+{
+    return p11kms_kms_enc_alg_name((p11kms_kms_enc_alg)v);
+}
+static const char *sig_name(int v)
+{
+    return p11kms_kms_sign_alg_name((p11kms_kms_sign_alg)v);
+}
+static const char *mac_name(int v)
+{
+    return p11kms_kms_mac_alg_name((p11kms_kms_mac_alg)v);
+}
 
 /* KMS lists only its own algorithms: the raw P11KMS_AES_* routes stay out. */
 static json_t *alg_array(p11kms_kms_alg_set set, int count, alg_namer name)
@@ -50,21 +59,19 @@ static void put_algs(json_t *o, const char *field, p11kms_kms_alg_set set, int c
 
 json_t *p11kms_p11_opreq_meta_json(const p11kms_kms_key_meta *m)
 {
-    json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "KeyId", m->key_id, "Enabled",
-                          m->enabled, "KeyState", p11kms_kms_state_name(m->state), "KeySpec",
-                          p11kms_kms_spec_name(m->spec), "KeyUsage",
-                          p11kms_kms_usage_name(m->usage), "KeyManager",
-                          p11kms_kms_manager_name(m->manager), "Origin",
-                          p11kms_kms_origin_name(m->origin), "Description",
-                          m->description ? m->description : "", "CurrentKeyVersion",
-                          (int)m->current_version);
+    json_t *o = json_pack(
+        "{s:s,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "KeyId", m->key_id, "Enabled", m->enabled,
+        "KeyState", p11kms_kms_state_name(m->state), "KeySpec", p11kms_kms_spec_name(m->spec),
+        "KeyUsage", p11kms_kms_usage_name(m->usage), "KeyManager",
+        p11kms_kms_manager_name(m->manager), "Origin", p11kms_kms_origin_name(m->origin),
+        "Description", m->description ? m->description : "", "CurrentKeyVersion",
+        (int)m->current_version);
     if (o == NULL)
         return NULL;
     json_object_set_new(o, "CreationDate", iso_date(m->creation_date_ms));
     if (m->deletion_date_ms != 0) {
         json_object_set_new(o, "DeletionDate", iso_date(m->deletion_date_ms));
-        json_object_set_new(o, "PendingDeletionWindowInDays",
-                            json_integer(m->pending_window_days));
+        json_object_set_new(o, "PendingDeletionWindowInDays", json_integer(m->pending_window_days));
     }
     put_algs(o, "EncryptionAlgorithms", m->encryption_algorithms, P11KMS_KMS_ENC_COUNT_, enc_name);
     put_algs(o, "SigningAlgorithms", m->signing_algorithms, P11KMS_KMS_SIGN_COUNT_, sig_name);
@@ -117,6 +124,22 @@ static p11kms_kms_rc create_params(const opreq *r, p11kms_kms_create_params *p)
     return P11KMS_KMS_OK;
 }
 
+#define SERVICE_ALIAS_PREFIX "alias/p11kms/"
+
+/* CreateKey naming alias/p11kms/SERVICE asks for that service's managed key
+ * (DESIGN.md: service keys): the engine creates it on first use with its
+ * fixed settings, or returns the existing one, whatever else the request
+ * says; a customer cannot create a key under the reserved prefix otherwise. */
+static p11kms_kms_rc service_key(env *e, const char *alias, p11kms_kms_key_meta *m)
+{
+    char id[37];
+    p11kms_kms_rc rc =
+        p11kms_kms_service_key(e->kms, e->who, alias + strlen(SERVICE_ALIAS_PREFIX), id);
+    if (rc == P11KMS_KMS_OK)
+        rc = p11kms_kms_describe_key(e->kms, e->who, NULL, id, m);
+    return rc;
+}
+
 static p11kms_kms_rc op_create_key(env *e)
 {
     p11kms_kms_create_params p;
@@ -124,11 +147,16 @@ static p11kms_kms_rc op_create_key(env *e)
     const char *alias = p11kms_p11_opreq_str(e->r, "AliasName");
     p11kms_kms_rc rc = create_params(e->r, &p);
     memset(&m, 0, sizeof(m));
-    if (rc == P11KMS_KMS_OK)
+    if (rc == P11KMS_KMS_OK && alias != NULL &&
+        strncmp(alias, SERVICE_ALIAS_PREFIX, strlen(SERVICE_ALIAS_PREFIX)) == 0) {
+        rc = service_key(e, alias, &m);
+        alias = NULL; /* the engine named it */
+    } else if (rc == P11KMS_KMS_OK)
         rc = p11kms_kms_create_key(e->kms, e->who, &p, &m);
     if (rc != P11KMS_KMS_OK)
         goto done;
-    p11kms_p11_opreq_respond(e->r, json_pack("{s:o}", "KeyMetadata", p11kms_p11_opreq_meta_json(&m)));
+    p11kms_p11_opreq_respond(e->r,
+                             json_pack("{s:o}", "KeyMetadata", p11kms_p11_opreq_meta_json(&m)));
     if (alias != NULL) /* CLI convenience: an audited CreateAlias of its own */
         rc = p11kms_kms_create_alias(e->kms, e->who, alias, m.key_id);
 done:
@@ -138,13 +166,13 @@ done:
 
 static p11kms_kms_rc op_list_keys(env *e)
 {
-    p11kms_kms_key_list l = { 0 };
+    p11kms_kms_key_list l = {0};
     unsigned limit;
     json_t *keys;
     if (!req_limit(e->r, &limit))
         return P11KMS_KMS_VALIDATION;
-    p11kms_kms_rc rc = p11kms_kms_list_keys(e->kms, e->who, limit,
-                                            p11kms_p11_opreq_str(e->r, "Marker"), &l);
+    p11kms_kms_rc rc =
+        p11kms_kms_list_keys(e->kms, e->who, limit, p11kms_p11_opreq_str(e->r, "Marker"), &l);
     if (rc != P11KMS_KMS_OK)
         return rc;
     keys = json_array();
@@ -160,7 +188,7 @@ static p11kms_kms_rc op_list_keys(env *e)
 
 static p11kms_kms_rc op_list_aliases(env *e)
 {
-    p11kms_kms_alias_list l = { 0 };
+    p11kms_kms_alias_list l = {0};
     unsigned limit;
     json_t *arr;
     if (!req_limit(e->r, &limit))
@@ -172,10 +200,10 @@ static p11kms_kms_rc op_list_aliases(env *e)
         return rc;
     arr = json_array();
     for (size_t i = 0; i < l.n; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:o}", "AliasName", l.entries[i].alias_name,
-                                             "TargetKeyId", l.entries[i].target_key_id,
-                                             "CreationDate",
-                                             iso_date(l.entries[i].creation_date_ms)));
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s,s:o}", "AliasName", l.entries[i].alias_name,
+                                        "TargetKeyId", l.entries[i].target_key_id, "CreationDate",
+                                        iso_date(l.entries[i].creation_date_ms)));
     json_t *o = json_pack("{s:o}", "Aliases", arr);
     if (o != NULL)
         paged(o, l.next_marker);
@@ -219,11 +247,11 @@ static p11kms_kms_rc op_sign(env *e, int verify)
     if (rc == P11KMS_KMS_OK && verify && s == NULL)
         rc = P11KMS_KMS_VALIDATION;
     if (rc == P11KMS_KMS_OK && verify)
-        rc = p11kms_kms_verify(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen, type,
-                               alg, s->pValue, s->ulValueLen);
+        rc = p11kms_kms_verify(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen, type, alg,
+                               s->pValue, s->ulValueLen);
     else if (rc == P11KMS_KMS_OK)
-        rc = p11kms_kms_sign(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen, type,
-                             alg, &e->r->signature);
+        rc = p11kms_kms_sign(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen, type, alg,
+                             &e->r->signature);
     if (rc != P11KMS_KMS_OK)
         return rc;
     json_t *o = json_pack("{s:s,s:s}", "KeyId", e->r->key, "SigningAlgorithm",
@@ -246,8 +274,8 @@ static p11kms_kms_rc op_mac(env *e, int verify)
         rc = p11kms_kms_verify_mac(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen, alg,
                                    s->pValue, s->ulValueLen);
     else
-        rc = p11kms_kms_generate_mac(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen,
-                                     alg, &e->r->signature);
+        rc = p11kms_kms_generate_mac(e->kms, e->who, NULL, e->r->key, m->pValue, m->ulValueLen, alg,
+                                     &e->r->signature);
     if (rc != P11KMS_KMS_OK)
         return rc;
     json_t *o = json_pack("{s:s,s:s}", "KeyId", e->r->key, "MacAlgorithm", a);
@@ -275,9 +303,9 @@ static p11kms_kms_rc op_public_key(env *e)
         rc = P11KMS_KMS_NOMEM;
     if (rc != P11KMS_KMS_OK)
         goto done;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "KeyId", e->r->key, "KeySpec",
-                          p11kms_kms_spec_name(pk.spec), "KeyUsage",
-                          p11kms_kms_usage_name(pk.usage), "PublicKey", b64);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:s}", "KeyId", e->r->key, "KeySpec", p11kms_kms_spec_name(pk.spec),
+                  "KeyUsage", p11kms_kms_usage_name(pk.usage), "PublicKey", b64);
     if (o != NULL) {
         put_algs(o, "EncryptionAlgorithms", pk.encryption_algorithms, P11KMS_KMS_ENC_COUNT_,
                  enc_name);
@@ -285,7 +313,7 @@ static p11kms_kms_rc op_public_key(env *e)
     }
     p11kms_p11_opreq_respond(e->r, o);
     e->r->ciphertext = pk.spki; /* DER SPKI, also as bytes */
-    pk.spki = (p11kms_kms_bytes){ 0 };
+    pk.spki = (p11kms_kms_bytes){0};
 done:
     free(b64);
     p11kms_kms_bytes_clear(&pk.spki);
@@ -303,11 +331,11 @@ static const char *policy_name(const opreq *r)
 static p11kms_kms_rc op_get_key_policy(env *e)
 {
     char *doc = NULL;
-    p11kms_kms_rc rc = p11kms_kms_get_key_policy(e->kms, e->who, NULL, e->r->key,
-                                                 policy_name(e->r), &doc);
+    p11kms_kms_rc rc =
+        p11kms_kms_get_key_policy(e->kms, e->who, NULL, e->r->key, policy_name(e->r), &doc);
     if (rc == P11KMS_KMS_OK)
-        p11kms_p11_opreq_respond(e->r, json_pack("{s:s,s:s}", "Policy", doc, "PolicyName",
-                                                 policy_name(e->r)));
+        p11kms_p11_opreq_respond(
+            e->r, json_pack("{s:s,s:s}", "Policy", doc, "PolicyName", policy_name(e->r)));
     free(doc);
     return rc;
 }
@@ -325,8 +353,8 @@ static p11kms_kms_rc op_list_key_policies(env *e)
 {
     p11kms_kms_rc rc = p11kms_kms_list_key_policies(e->kms, e->who, NULL, e->r->key);
     if (rc == P11KMS_KMS_OK)
-        p11kms_p11_opreq_respond(e->r, json_pack("{s:[s],s:b}", "PolicyNames", "default",
-                                                 "Truncated", 0));
+        p11kms_p11_opreq_respond(
+            e->r, json_pack("{s:[s],s:b}", "PolicyNames", "default", "Truncated", 0));
     return rc;
 }
 
@@ -364,7 +392,7 @@ static int grant_constraint(const opreq *r, const char *field, ctx_buf *b,
                             const p11kms_kms_context **out)
 {
     json_t *c = r->req ? json_object_get(r->req, "Constraints") : NULL;
-    opreq view = { .req = c };
+    opreq view = {.req = c};
     if (c != NULL && !json_is_object(c))
         return 0;
     if (c == NULL || json_object_get(c, field) == NULL)
@@ -382,18 +410,19 @@ static p11kms_kms_rc grant_params(const opreq *r, grant_buf *g)
     g->gp.grantee_principal = p11kms_p11_opreq_str(r, "GranteePrincipal");
     g->gp.retiring_principal = p11kms_p11_opreq_str(r, "RetiringPrincipal");
     g->gp.name = p11kms_p11_opreq_str(r, "Name");
-    if (g->gp.grantee_principal == NULL || !json_is_array(ops) || json_array_size(ops) == 0
-        || json_array_size(ops) > 32)
+    if (g->gp.grantee_principal == NULL || !json_is_array(ops) || json_array_size(ops) == 0 ||
+        json_array_size(ops) > 32)
         return P11KMS_KMS_VALIDATION;
-    json_array_foreach(ops, i, v) {
+    json_array_foreach(ops, i, v)
+    {
         if (!json_is_string(v))
             return P11KMS_KMS_VALIDATION;
         g->ops[i] = json_string_value(v);
     }
     g->gp.operations = g->ops;
     g->gp.n_operations = json_array_size(ops);
-    if (!grant_constraint(r, "EncryptionContextEquals", &g->eq, &g->gp.ec_equals)
-        || !grant_constraint(r, "EncryptionContextSubset", &g->sub, &g->gp.ec_subset))
+    if (!grant_constraint(r, "EncryptionContextEquals", &g->eq, &g->gp.ec_equals) ||
+        !grant_constraint(r, "EncryptionContextSubset", &g->sub, &g->gp.ec_subset))
         return P11KMS_KMS_VALIDATION;
     return P11KMS_KMS_OK;
 }
@@ -459,7 +488,7 @@ static p11kms_kms_rc op_rotation_status(env *e)
 
 static p11kms_kms_rc op_list_rotations(env *e)
 {
-    p11kms_kms_rotation_list l = { 0 };
+    p11kms_kms_rotation_list l = {0};
     unsigned limit;
     json_t *arr;
     if (!req_limit(e->r, &limit))
@@ -475,7 +504,7 @@ static p11kms_kms_rc op_list_rotations(env *e)
                            (int)l.entries[i].version, "RotationDate",
                            iso_date(l.entries[i].rotation_date_ms), "RotationType",
                            l.entries[i].type == P11KMS_KMS_ROTATION_ON_DEMAND ? "ON_DEMAND"
-                                                                               : "AUTOMATIC"));
+                                                                              : "AUTOMATIC"));
     json_t *o = json_pack("{s:o}", "Rotations", arr);
     if (o != NULL)
         paged(o, l.next_marker);
@@ -492,17 +521,28 @@ typedef struct op_entry {
 } op_entry;
 
 static const op_entry g_ops[] = {
-    { "CreateKey", 0 },          { "ListKeys", 0 },
-    { "ListAliases", 0 },        { "UpdateKeyDescription", 1 },
-    { "Sign", 1 },               { "Verify", 1 },
-    { "GenerateMac", 1 },        { "VerifyMac", 1 },
-    { "GenerateRandom", 0 },     { "GetPublicKey", 1 },
-    { "GetKeyPolicy", 1 },       { "PutKeyPolicy", 1 },
-    { "ListKeyPolicies", 1 },    { "PutIdentityPolicy", 0 },
-    { "GetIdentityPolicy", 0 },  { "DeleteIdentityPolicy", 0 },
-    { "CreateGrant", 1 },        { "ListGrants", 1 },
-    { "RetireGrant", 0 },        { "RevokeGrant", 1 },
-    { "GetKeyRotationStatus", 1 }, { "ListKeyRotations", 1 },
+    {"CreateKey", 0},
+    {"ListKeys", 0},
+    {"ListAliases", 0},
+    {"UpdateKeyDescription", 1},
+    {"Sign", 1},
+    {"Verify", 1},
+    {"GenerateMac", 1},
+    {"VerifyMac", 1},
+    {"GenerateRandom", 0},
+    {"GetPublicKey", 1},
+    {"GetKeyPolicy", 1},
+    {"PutKeyPolicy", 1},
+    {"ListKeyPolicies", 1},
+    {"PutIdentityPolicy", 0},
+    {"GetIdentityPolicy", 0},
+    {"DeleteIdentityPolicy", 0},
+    {"CreateGrant", 1},
+    {"ListGrants", 1},
+    {"RetireGrant", 0},
+    {"RevokeGrant", 1},
+    {"GetKeyRotationStatus", 1},
+    {"ListKeyRotations", 1},
 };
 
 int p11kms_p11_opreq_ops_known(const char *name, int *needs_key)

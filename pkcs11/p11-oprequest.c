@@ -19,7 +19,6 @@
 
 #include "pkcs11/p11-opreq-internal.h"
 
-
 void p11kms_p11_oprequest_free(void *state)
 {
     opreq *r = state;
@@ -37,7 +36,6 @@ void p11kms_p11_oprequest_free(void *state)
 
 /* ---------------- request helpers ---------------- */
 
-
 /* EncryptionContext (or `field`) as a kms.h context; strings only. */
 CK_RV p11kms_p11_opreq_context(const opreq *r, const char *field, ctx_buf *b)
 {
@@ -50,7 +48,8 @@ CK_RV p11kms_p11_opreq_context(const opreq *r, const char *field, ctx_buf *b)
         return CKR_OK;
     if (!json_is_object(o) || json_object_size(o) > 64)
         return CKR_ATTRIBUTE_VALUE_INVALID;
-    json_object_foreach(o, k, v) {
+    json_object_foreach(o, k, v)
+    {
         if (!json_is_string(v))
             return CKR_ATTRIBUTE_VALUE_INVALID;
         b->pairs[b->ctx.n].key = k;
@@ -80,18 +79,18 @@ void p11kms_p11_opreq_respond(opreq *r, json_t *o)
 
 /* ---------------- operations ---------------- */
 
-
 static p11kms_kms_rc op_encrypt(env *e)
 {
     ctx_buf b;
     uint32_t ver = 0;
     if (e->r->in_pt == NULL || p11kms_p11_opreq_context(e->r, "EncryptionContext", &b) != CKR_OK)
         return P11KMS_KMS_VALIDATION;
-    p11kms_kms_rc rc = p11kms_kms_encrypt(e->kms, e->who, NULL, e->r->key, e->r->in_pt->pValue,
-                                          e->r->in_pt->ulValueLen, &b.ctx,
-                                          P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &e->r->ciphertext, &ver);
+    p11kms_kms_rc rc = p11kms_kms_encrypt(
+        e->kms, e->who, NULL, e->r->key, e->r->in_pt->pValue, e->r->in_pt->ulValueLen, &b.ctx,
+        P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &e->r->ciphertext, &ver);
     if (rc == P11KMS_KMS_OK)
-        p11kms_p11_opreq_respond(e->r, json_pack("{s:s,s:i}", "KeyId", e->r->key, "KeyVersion", (int)ver));
+        p11kms_p11_opreq_respond(
+            e->r, json_pack("{s:s,s:i}", "KeyId", e->r->key, "KeyVersion", (int)ver));
     return rc;
 }
 
@@ -101,10 +100,9 @@ static p11kms_kms_rc op_decrypt(env *e)
     char key_id[37] = "";
     if (e->r->in_ct == NULL || p11kms_p11_opreq_context(e->r, "EncryptionContext", &b) != CKR_OK)
         return P11KMS_KMS_VALIDATION;
-    p11kms_kms_rc rc = p11kms_kms_decrypt(e->kms, e->who, NULL, e->r->key, e->r->in_ct->pValue,
-                                          e->r->in_ct->ulValueLen, &b.ctx,
-                                          P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &e->r->plaintext,
-                                          key_id);
+    p11kms_kms_rc rc = p11kms_kms_decrypt(
+        e->kms, e->who, NULL, e->r->key, e->r->in_ct->pValue, e->r->in_ct->ulValueLen, &b.ctx,
+        P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &e->r->plaintext, key_id);
     if (rc == P11KMS_KMS_OK)
         p11kms_p11_opreq_respond(e->r, json_pack("{s:s}", "KeyId", key_id));
     return rc;
@@ -114,13 +112,13 @@ static p11kms_kms_rc op_reencrypt(env *e)
 {
     ctx_buf src, dst;
     const char *dkey = p11kms_p11_opreq_str(e->r, "DestinationKeyId");
-    if (e->r->in_ct == NULL || dkey == NULL
-        || p11kms_p11_opreq_context(e->r, "SourceEncryptionContext", &src) != CKR_OK
-        || p11kms_p11_opreq_context(e->r, "DestinationEncryptionContext", &dst) != CKR_OK)
+    if (e->r->in_ct == NULL || dkey == NULL ||
+        p11kms_p11_opreq_context(e->r, "SourceEncryptionContext", &src) != CKR_OK ||
+        p11kms_p11_opreq_context(e->r, "DestinationEncryptionContext", &dst) != CKR_OK)
         return P11KMS_KMS_VALIDATION;
-    p11kms_kms_rc rc = p11kms_kms_re_encrypt(e->kms, e->who, e->r->in_ct->pValue,
-                                             e->r->in_ct->ulValueLen, &src.ctx, NULL, e->r->key,
-                                             NULL, dkey, &dst.ctx, &e->r->ciphertext);
+    p11kms_kms_rc rc =
+        p11kms_kms_re_encrypt(e->kms, e->who, e->r->in_ct->pValue, e->r->in_ct->ulValueLen,
+                              &src.ctx, NULL, e->r->key, NULL, dkey, &dst.ctx, &e->r->ciphertext);
     if (rc == P11KMS_KMS_OK)
         p11kms_p11_opreq_respond(e->r, json_pack("{s:s}", "KeyId", dkey));
     return rc;
@@ -140,8 +138,8 @@ static p11kms_kms_rc op_datakey(env *e, int with_plaintext)
         ds = P11KMS_KMS_DATA_KEY_AES_128;
     else if (spec != NULL)
         return P11KMS_KMS_VALIDATION;
-    return p11kms_kms_generate_data_key(e->kms, e->who, NULL, e->r->key, ds, (unsigned)nb,
-                                        &b.ctx, with_plaintext ? &e->r->plaintext : NULL,
+    return p11kms_kms_generate_data_key(e->kms, e->who, NULL, e->r->key, ds, (unsigned)nb, &b.ctx,
+                                        with_plaintext ? &e->r->plaintext : NULL,
                                         &e->r->ciphertext);
 }
 
@@ -154,12 +152,13 @@ static p11kms_kms_rc op_simple(env *e, const char *n)
     if (strcmp(n, "CancelKeyDeletion") == 0)
         return p11kms_kms_cancel_key_deletion(e->kms, e->who, NULL, e->r->key);
     if (strcmp(n, "ScheduleKeyDeletion") == 0)
-        return p11kms_kms_schedule_key_deletion(e->kms, e->who, NULL, e->r->key,
-                                                (unsigned)p11kms_p11_opreq_int(e->r, "PendingWindowInDays", 0),
-                                                NULL);
+        return p11kms_kms_schedule_key_deletion(
+            e->kms, e->who, NULL, e->r->key,
+            (unsigned)p11kms_p11_opreq_int(e->r, "PendingWindowInDays", 0), NULL);
     if (strcmp(n, "EnableKeyRotation") == 0)
-        return p11kms_kms_enable_key_rotation(e->kms, e->who, NULL, e->r->key,
-                                              (unsigned)p11kms_p11_opreq_int(e->r, "RotationPeriodInDays", 0));
+        return p11kms_kms_enable_key_rotation(
+            e->kms, e->who, NULL, e->r->key,
+            (unsigned)p11kms_p11_opreq_int(e->r, "RotationPeriodInDays", 0));
     if (strcmp(n, "DisableKeyRotation") == 0)
         return p11kms_kms_disable_key_rotation(e->kms, e->who, NULL, e->r->key);
     if (strcmp(n, "RotateKeyOnDemand") == 0)
@@ -184,11 +183,12 @@ static p11kms_kms_rc op_alias(env *e, const char *n)
 
 static p11kms_kms_rc op_run_due(env *e)
 {
-    p11kms_kms_run_due_report rep = { 0 };
+    p11kms_kms_run_due_report rep = {0};
     p11kms_kms_rc rc = p11kms_kms_run_due(e->kms, e->who, &rep);
     if (rc == P11KMS_KMS_OK)
-        p11kms_p11_opreq_respond(e->r, json_pack("{s:i,s:i,s:i}", "Rotated", (int)rep.rotated, "Deleted",
-                                (int)rep.deleted, "Failed", (int)rep.failed));
+        p11kms_p11_opreq_respond(e->r,
+                                 json_pack("{s:i,s:i,s:i}", "Rotated", (int)rep.rotated, "Deleted",
+                                           (int)rep.deleted, "Failed", (int)rep.failed));
     return rc;
 }
 
@@ -198,25 +198,38 @@ static p11kms_kms_rc op_describe(env *e)
     memset(&m, 0, sizeof(m));
     p11kms_kms_rc rc = p11kms_kms_describe_key(e->kms, e->who, NULL, e->r->key, &m);
     if (rc == P11KMS_KMS_OK)
-        p11kms_p11_opreq_respond(
-            e->r, json_pack("{s:o}", "KeyMetadata", p11kms_p11_opreq_meta_json(&m)));
+        p11kms_p11_opreq_respond(e->r,
+                                 json_pack("{s:o}", "KeyMetadata", p11kms_p11_opreq_meta_json(&m)));
     p11kms_kms_key_meta_clear(&m);
     return rc;
 }
 
 static const char *const g_names[] = {
-    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-    "DescribeKey", "RunDue", "CreateAlias", "UpdateAlias", "DeleteAlias", "EnableKey",
-    "DisableKey", "CancelKeyDeletion", "ScheduleKeyDeletion", "EnableKeyRotation",
-    "DisableKeyRotation", "RotateKeyOnDemand",
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "DescribeKey",
+    "RunDue",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "EnableKey",
+    "DisableKey",
+    "CancelKeyDeletion",
+    "ScheduleKeyDeletion",
+    "EnableKeyRotation",
+    "DisableKeyRotation",
+    "RotateKeyOnDemand",
 };
 
 static int known_name(const char *n, int *needs_key)
 {
     for (size_t i = 0; i < sizeof(g_names) / sizeof(g_names[0]); i++)
         if (strcmp(g_names[i], n) == 0) {
-            *needs_key = strcmp(n, "RunDue") != 0 && strstr(n, "Alias") == NULL
-                         && strcmp(n, "Decrypt") != 0 && strcmp(n, "ReEncrypt") != 0;
+            *needs_key = strcmp(n, "RunDue") != 0 && strstr(n, "Alias") == NULL &&
+                         strcmp(n, "Decrypt") != 0 && strcmp(n, "ReEncrypt") != 0;
             return 1;
         }
     return p11kms_p11_opreq_ops_known(n, needs_key);
@@ -242,8 +255,8 @@ static p11kms_kms_rc dispatch(env *e)
         return op_describe(e);
     if (strcmp(n, "RunDue") == 0)
         return op_run_due(e);
-    if (strcmp(n, "CreateAlias") == 0 || strcmp(n, "UpdateAlias") == 0
-        || strcmp(n, "DeleteAlias") == 0)
+    if (strcmp(n, "CreateAlias") == 0 || strcmp(n, "UpdateAlias") == 0 ||
+        strcmp(n, "DeleteAlias") == 0)
         return op_alias(e, n);
     p11kms_kms_rc rc = op_simple(e, n);
     return rc == P11KMS_KMS_RC_COUNT_ ? p11kms_p11_opreq_ops_dispatch(e) : rc;
@@ -283,8 +296,8 @@ static CK_RV parse_inputs(opreq *r, const CK_ATTRIBUTE *t, CK_ULONG n)
     return (key != NULL && r->key == NULL) ? CKR_HOST_MEMORY : CKR_OK;
 }
 
-CK_RV p11kms_p11_oprequest_create(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl,
-                                  CK_ULONG n, p11kms_p11_object **out)
+CK_RV p11kms_p11_oprequest_create(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                  p11kms_p11_object **out)
 {
     const p11kms_p11_slot *slot = p11kms_p11_slot_get(s->slot);
     p11kms_p11_object *obj = calloc(1, sizeof(*obj));
@@ -296,7 +309,7 @@ CK_RV p11kms_p11_oprequest_create(const p11kms_p11_session *s, const CK_ATTRIBUT
         rv = parse_inputs(r, tmpl, n);
     if (rv != CKR_OK)
         goto done;
-    env e = { slot->kms, p11kms_p11_caller(), r };
+    env e = {slot->kms, p11kms_p11_caller(), r};
     p11kms_kms_rc rc = dispatch(&e);
     if (rc == P11KMS_KMS_RC_COUNT_) {
         rv = CKR_ATTRIBUTE_VALUE_INVALID; /* unknown operation name */
@@ -305,8 +318,8 @@ CK_RV p11kms_p11_oprequest_create(const p11kms_p11_session *s, const CK_ATTRIBUT
     r->result = p11kms_p11_rv_from_kms(rc, P11KMS_P11_CTX_TOKEN);
     r->error = rc == P11KMS_KMS_OK ? "" : p11kms_kms_rc_name(rc);
     r->in_pt = r->in_ct = r->in_sig = NULL;
-    *obj = (p11kms_p11_object){ .kind = P11KMS_P11_OBJ_OPREQ, .slot = s->slot,
-                                .session = s->handle, .opreq = r };
+    *obj = (p11kms_p11_object){
+        .kind = P11KMS_P11_OBJ_OPREQ, .slot = s->slot, .session = s->handle, .opreq = r};
     r = NULL;
     *out = obj;
     obj = NULL;

@@ -9,8 +9,8 @@
 #include "pkcs11/p11-internal.h"
 
 /* Executes the request described by tmpl; *out is a session object. */
-CK_RV p11kms_p11_oprequest_create(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl,
-                                  CK_ULONG n, p11kms_p11_object **out);
+CK_RV p11kms_p11_oprequest_create(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                  p11kms_p11_object **out);
 /* The request's readable attributes (inputs except secrets, results). */
 CK_RV p11kms_p11_oprequest_attrs(p11kms_p11_object *obj, p11kms_p11_attrs *out);
 void p11kms_p11_oprequest_free(void *state);

@@ -84,8 +84,7 @@ static p11kms_crypto_pkey *pkey_from_attrs(const p11kms_p11_attrs *a)
     }
     x = p11kms_p11_attrs_get(a, CKA_EC_PARAMS);
     y = p11kms_p11_attrs_get(a, CKA_EC_POINT);
-    return p11kms_crypto_pkey_from_ec_public(x->pValue, x->ulValueLen, y->pValue,
-                                             y->ulValueLen);
+    return p11kms_crypto_pkey_from_ec_public(x->pValue, x->ulValueLen, y->pValue, y->ulValueLen);
 }
 
 CK_RV p11kms_p11_pubkey_spki(p11kms_p11_object *obj)
@@ -105,8 +104,7 @@ CK_RV p11kms_p11_pubkey_spki(p11kms_p11_object *obj)
     obj->spki_len = len;
     rv = p11kms_p11_attrs_set(&obj->attrs, CKA_PUBLIC_KEY_INFO, der, (CK_ULONG)len);
     if (rv == CKR_OK && p11kms_crypto_pkey_kind(k) == P11KMS_KEY_KIND_RSA)
-        rv = p11kms_p11_attrs_set_ulong(&obj->attrs, CKA_MODULUS_BITS,
-                                        p11kms_crypto_pkey_bits(k));
+        rv = p11kms_p11_attrs_set_ulong(&obj->attrs, CKA_MODULUS_BITS, p11kms_crypto_pkey_bits(k));
 done:
     OPENSSL_free(der);
     p11kms_crypto_pkey_free(k);

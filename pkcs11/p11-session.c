@@ -60,8 +60,8 @@ static void slot_session_closed(p11kms_p11_slot *slot, CK_FLAGS flags)
     slot->nsessions--;
     if (flags & CKF_RW_SESSION)
         slot->nrw--;
-    if (slot->nsessions == 0 && slot->login != P11KMS_P11_NOT_LOGGED_IN
-        && !p11kms_p11_unlock_configured(slot)) {
+    if (slot->nsessions == 0 && slot->login != P11KMS_P11_NOT_LOGGED_IN &&
+        !p11kms_p11_unlock_configured(slot)) {
         (void)p11kms_kms_logout(slot->kms, p11kms_p11_caller());
         slot->login = P11KMS_P11_NOT_LOGGED_IN;
     }
@@ -114,8 +114,8 @@ static CK_RV token_ready(p11kms_p11_slot *slot)
 {
     p11kms_kms_token_info ti;
     memset(&ti, 0, sizeof(ti));
-    CK_RV rv = p11kms_p11_rv_from_kms(p11kms_kms_token_info_get(slot->kms, &ti),
-                                      P11KMS_P11_CTX_TOKEN);
+    CK_RV rv =
+        p11kms_p11_rv_from_kms(p11kms_kms_token_info_get(slot->kms, &ti), P11KMS_P11_CTX_TOKEN);
     if (rv == CKR_OK && !ti.initialized)
         rv = CKR_TOKEN_NOT_RECOGNIZED;
     return rv;
@@ -134,8 +134,8 @@ static CK_RV open_checks(p11kms_p11_slot *slot, CK_FLAGS flags, CK_SESSION_HANDL
     return token_ready(slot);
 }
 
-CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
-                    CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
+CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
+                    CK_SESSION_HANDLE_PTR phSession)
 {
     (void)pApplication;
     (void)Notify; /* no surrender callbacks: operations never block for long */
@@ -269,8 +269,7 @@ static CK_RV login_checks(const p11kms_p11_session *s, const p11kms_p11_slot *sl
                           CK_USER_TYPE type, CK_UTF8CHAR_PTR pin)
 {
     if (type == CKU_CONTEXT_SPECIFIC) /* no CKA_ALWAYS_AUTHENTICATE keys */
-        return slot->login == CKU_USER ? CKR_OPERATION_NOT_INITIALIZED
-                                       : CKR_USER_NOT_LOGGED_IN;
+        return slot->login == CKU_USER ? CKR_OPERATION_NOT_INITIALIZED : CKR_USER_NOT_LOGGED_IN;
     if (type != CKU_USER && type != CKU_SO)
         return CKR_USER_TYPE_INVALID;
     if (slot->login == type)
@@ -301,10 +300,19 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
     rv = p11kms_p11_caller_refresh();
     if (rv != CKR_OK)
         goto done;
+    if (p11kms_p11_served()) {
+        /* A served token's PIN belongs to the service: a client's PIN is
+         * never checked, so no client can count the PIN down and lock the
+         * token for every other client.  Login re-runs the service's own
+         * unlock (after a C_Logout); without one, client logins are refused. */
+        rv = p11kms_p11_unlock_configured(slot) ? p11kms_p11_self_unlock(slot)
+                                                : CKR_ACTION_PROHIBITED;
+        goto done;
+    }
     p11kms_kms_user who = userType == CKU_SO ? P11KMS_KMS_USER_SO : P11KMS_KMS_USER_USER;
-    rv = p11kms_p11_rv_from_kms(p11kms_kms_login(slot->kms, p11kms_p11_caller(), who,
-                                                 (const char *)pPin, ulPinLen),
-                                P11KMS_P11_CTX_TOKEN);
+    rv = p11kms_p11_rv_from_kms(
+        p11kms_kms_login(slot->kms, p11kms_p11_caller(), who, (const char *)pPin, ulPinLen),
+        P11KMS_P11_CTX_TOKEN);
     if (rv == CKR_OK)
         slot->login = userType;
 done:

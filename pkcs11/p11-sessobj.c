@@ -24,11 +24,23 @@
 static int immutable(CK_ATTRIBUTE_TYPE t)
 {
     switch (t) {
-    case CKA_CLASS: case CKA_TOKEN: case CKA_PRIVATE: case CKA_KEY_TYPE:
-    case CKA_VALUE: case CKA_VALUE_LEN: case CKA_CERTIFICATE_TYPE: case CKA_MODULUS:
-    case CKA_PUBLIC_EXPONENT: case CKA_EC_PARAMS: case CKA_EC_POINT: case CKA_LOCAL:
-    case CKA_ALWAYS_SENSITIVE: case CKA_NEVER_EXTRACTABLE: case CKA_KEY_GEN_MECHANISM:
-    case CKA_MODIFIABLE: case CKA_COPYABLE:
+    case CKA_CLASS:
+    case CKA_TOKEN:
+    case CKA_PRIVATE:
+    case CKA_KEY_TYPE:
+    case CKA_VALUE:
+    case CKA_VALUE_LEN:
+    case CKA_CERTIFICATE_TYPE:
+    case CKA_MODULUS:
+    case CKA_PUBLIC_EXPONENT:
+    case CKA_EC_PARAMS:
+    case CKA_EC_POINT:
+    case CKA_LOCAL:
+    case CKA_ALWAYS_SENSITIVE:
+    case CKA_NEVER_EXTRACTABLE:
+    case CKA_KEY_GEN_MECHANISM:
+    case CKA_MODIFIABLE:
+    case CKA_COPYABLE:
         return 1;
     default:
         return 0;
@@ -69,7 +81,7 @@ CK_RV p11kms_p11_sessobj_check_changes(const p11kms_p11_object *obj, const CK_AT
 
 static CK_RV defaults(p11kms_p11_attrs *a, CK_BBOOL priv)
 {
-    static const CK_ATTRIBUTE_TYPE t[] = { CKA_MODIFIABLE, CKA_COPYABLE, CKA_DESTROYABLE };
+    static const CK_ATTRIBUTE_TYPE t[] = {CKA_MODIFIABLE, CKA_COPYABLE, CKA_DESTROYABLE};
     CK_RV rv = CKR_OK;
     if (!p11kms_p11_attrs_get(a, CKA_PRIVATE))
         rv = p11kms_p11_attrs_set_bool(a, CKA_PRIVATE, priv);
@@ -83,11 +95,14 @@ static CK_RV defaults(p11kms_p11_attrs *a, CK_BBOOL priv)
 
 static CK_RV key_defaults(p11kms_p11_attrs *a)
 {
-    static const struct { CK_ATTRIBUTE_TYPE t; CK_BBOOL v; } d[] = {
-        { CKA_SENSITIVE, CK_TRUE }, { CKA_EXTRACTABLE, CK_TRUE }, { CKA_LOCAL, CK_FALSE },
-        { CKA_DERIVE, CK_FALSE }, { CKA_ENCRYPT, CK_FALSE }, { CKA_DECRYPT, CK_FALSE },
-        { CKA_SIGN, CK_FALSE }, { CKA_VERIFY, CK_FALSE }, { CKA_WRAP, CK_FALSE },
-        { CKA_UNWRAP, CK_FALSE },
+    static const struct {
+        CK_ATTRIBUTE_TYPE t;
+        CK_BBOOL v;
+    } d[] = {
+        {CKA_SENSITIVE, CK_TRUE}, {CKA_EXTRACTABLE, CK_TRUE}, {CKA_LOCAL, CK_FALSE},
+        {CKA_DERIVE, CK_FALSE},   {CKA_ENCRYPT, CK_FALSE},    {CKA_DECRYPT, CK_FALSE},
+        {CKA_SIGN, CK_FALSE},     {CKA_VERIFY, CK_FALSE},     {CKA_WRAP, CK_FALSE},
+        {CKA_UNWRAP, CK_FALSE},
     };
     CK_RV rv = CKR_OK;
     if (!p11kms_p11_attrs_get(a, CKA_ID))
@@ -129,8 +144,8 @@ static CK_RV secret_key(p11kms_p11_object *obj)
     if (p11kms_p11_attrs_get(&obj->attrs, CKA_VALUE_LEN))
         return CKR_TEMPLATE_INCONSISTENT; /* given by CKA_VALUE */
     rv = take_secret(obj);
-    if (rv == CKR_OK && kt == CKK_AES && obj->secret_len != 16 && obj->secret_len != 24
-        && obj->secret_len != 32)
+    if (rv == CKR_OK && kt == CKK_AES && obj->secret_len != 16 && obj->secret_len != 24 &&
+        obj->secret_len != 32)
         rv = CKR_ATTRIBUTE_VALUE_INVALID;
     if (rv == CKR_OK)
         rv = p11kms_p11_attrs_set_ulong(&obj->attrs, CKA_VALUE_LEN, (CK_ULONG)obj->secret_len);
@@ -148,11 +163,11 @@ static CK_RV public_key(p11kms_p11_object *obj)
     CK_ULONG kt = p11kms_p11_attrs_ulong(&obj->attrs, CKA_KEY_TYPE, CK_UNAVAILABLE_INFORMATION);
     int ok;
     if (kt == CKK_RSA)
-        ok = p11kms_p11_attrs_get(&obj->attrs, CKA_MODULUS)
-             && p11kms_p11_attrs_get(&obj->attrs, CKA_PUBLIC_EXPONENT);
+        ok = p11kms_p11_attrs_get(&obj->attrs, CKA_MODULUS) &&
+             p11kms_p11_attrs_get(&obj->attrs, CKA_PUBLIC_EXPONENT);
     else if (kt == CKK_EC)
-        ok = p11kms_p11_attrs_get(&obj->attrs, CKA_EC_PARAMS)
-             && p11kms_p11_attrs_get(&obj->attrs, CKA_EC_POINT);
+        ok = p11kms_p11_attrs_get(&obj->attrs, CKA_EC_PARAMS) &&
+             p11kms_p11_attrs_get(&obj->attrs, CKA_EC_POINT);
     else
         return kt == CK_UNAVAILABLE_INFORMATION ? CKR_TEMPLATE_INCOMPLETE
                                                 : CKR_ATTRIBUTE_VALUE_INVALID;
@@ -172,9 +187,10 @@ static CK_RV by_class(p11kms_p11_object *obj, CK_OBJECT_CLASS cls)
     case CKO_CERTIFICATE:
         if (p11kms_p11_attrs_ulong(&obj->attrs, CKA_CERTIFICATE_TYPE, ~0UL) != CKC_X_509)
             return p11kms_p11_attrs_get(&obj->attrs, CKA_CERTIFICATE_TYPE)
-                       ? CKR_ATTRIBUTE_VALUE_INVALID : CKR_TEMPLATE_INCOMPLETE;
-        if (!p11kms_p11_attrs_get(&obj->attrs, CKA_VALUE)
-            || !p11kms_p11_attrs_get(&obj->attrs, CKA_SUBJECT))
+                       ? CKR_ATTRIBUTE_VALUE_INVALID
+                       : CKR_TEMPLATE_INCOMPLETE;
+        if (!p11kms_p11_attrs_get(&obj->attrs, CKA_VALUE) ||
+            !p11kms_p11_attrs_get(&obj->attrs, CKA_SUBJECT))
             return CKR_TEMPLATE_INCOMPLETE;
         return defaults(&obj->attrs, CK_FALSE);
     case CKO_SECRET_KEY: {
@@ -202,14 +218,13 @@ static CK_RV create_checks(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl
         return CKR_ATTRIBUTE_VALUE_INVALID; /* see the file comment */
     if (rv != CKR_OK)
         return rv;
-    if (p11kms_p11_attr_bool(tmpl, n, CKA_PRIVATE, &priv, &rv) && priv
-        && slot->login != CKU_USER)
+    if (p11kms_p11_attr_bool(tmpl, n, CKA_PRIVATE, &priv, &rv) && priv && slot->login != CKU_USER)
         return CKR_USER_NOT_LOGGED_IN;
     return rv;
 }
 
-CK_RV p11kms_p11_sessobj_create(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl,
-                                CK_ULONG n, p11kms_p11_object **out)
+CK_RV p11kms_p11_sessobj_create(const p11kms_p11_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                p11kms_p11_object **out)
 {
     CK_OBJECT_CLASS cls = 0;
     p11kms_p11_object *obj = NULL;

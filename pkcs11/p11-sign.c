@@ -26,26 +26,26 @@ enum { FAM_HMAC, FAM_RSA_RAW, FAM_PSS_RAW, FAM_ECDSA_RAW, FAM_HASHED };
 typedef struct sign_mech {
     CK_MECHANISM_TYPE mech;
     int family;
-    p11kms_md md;       /* HMAC / hash-then-sign hash */
-    int alg;            /* p11kms_kms_sign_alg or p11kms_kms_mac_alg; -1 = from input */
+    p11kms_md md; /* HMAC / hash-then-sign hash */
+    int alg;      /* p11kms_kms_sign_alg or p11kms_kms_mac_alg; -1 = from input */
 } sign_mech;
 
 static const sign_mech g_sign[] = {
-    { CKM_SHA256_HMAC, FAM_HMAC, P11KMS_MD_SHA256, P11KMS_KMS_MAC_HMAC_SHA_256 },
-    { CKM_SHA384_HMAC, FAM_HMAC, P11KMS_MD_SHA384, P11KMS_KMS_MAC_HMAC_SHA_384 },
-    { CKM_SHA512_HMAC, FAM_HMAC, P11KMS_MD_SHA512, P11KMS_KMS_MAC_HMAC_SHA_512 },
-    { CKM_RSA_PKCS, FAM_RSA_RAW, P11KMS_MD_NONE, -1 },
-    { CKM_RSA_PKCS_PSS, FAM_PSS_RAW, P11KMS_MD_NONE, -1 },
-    { CKM_ECDSA, FAM_ECDSA_RAW, P11KMS_MD_NONE, -1 },
-    { CKM_SHA256_RSA_PKCS, FAM_HASHED, P11KMS_MD_SHA256, P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_256 },
-    { CKM_SHA384_RSA_PKCS, FAM_HASHED, P11KMS_MD_SHA384, P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_384 },
-    { CKM_SHA512_RSA_PKCS, FAM_HASHED, P11KMS_MD_SHA512, P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_512 },
-    { CKM_SHA256_RSA_PKCS_PSS, FAM_HASHED, P11KMS_MD_SHA256, P11KMS_KMS_SIGN_RSASSA_PSS_SHA_256 },
-    { CKM_SHA384_RSA_PKCS_PSS, FAM_HASHED, P11KMS_MD_SHA384, P11KMS_KMS_SIGN_RSASSA_PSS_SHA_384 },
-    { CKM_SHA512_RSA_PKCS_PSS, FAM_HASHED, P11KMS_MD_SHA512, P11KMS_KMS_SIGN_RSASSA_PSS_SHA_512 },
-    { CKM_ECDSA_SHA256, FAM_HASHED, P11KMS_MD_SHA256, P11KMS_KMS_SIGN_ECDSA_SHA_256 },
-    { CKM_ECDSA_SHA384, FAM_HASHED, P11KMS_MD_SHA384, P11KMS_KMS_SIGN_ECDSA_SHA_384 },
-    { CKM_ECDSA_SHA512, FAM_HASHED, P11KMS_MD_SHA512, P11KMS_KMS_SIGN_ECDSA_SHA_512 },
+    {CKM_SHA256_HMAC, FAM_HMAC, P11KMS_MD_SHA256, P11KMS_KMS_MAC_HMAC_SHA_256},
+    {CKM_SHA384_HMAC, FAM_HMAC, P11KMS_MD_SHA384, P11KMS_KMS_MAC_HMAC_SHA_384},
+    {CKM_SHA512_HMAC, FAM_HMAC, P11KMS_MD_SHA512, P11KMS_KMS_MAC_HMAC_SHA_512},
+    {CKM_RSA_PKCS, FAM_RSA_RAW, P11KMS_MD_NONE, -1},
+    {CKM_RSA_PKCS_PSS, FAM_PSS_RAW, P11KMS_MD_NONE, -1},
+    {CKM_ECDSA, FAM_ECDSA_RAW, P11KMS_MD_NONE, -1},
+    {CKM_SHA256_RSA_PKCS, FAM_HASHED, P11KMS_MD_SHA256, P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_256},
+    {CKM_SHA384_RSA_PKCS, FAM_HASHED, P11KMS_MD_SHA384, P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_384},
+    {CKM_SHA512_RSA_PKCS, FAM_HASHED, P11KMS_MD_SHA512, P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_512},
+    {CKM_SHA256_RSA_PKCS_PSS, FAM_HASHED, P11KMS_MD_SHA256, P11KMS_KMS_SIGN_RSASSA_PSS_SHA_256},
+    {CKM_SHA384_RSA_PKCS_PSS, FAM_HASHED, P11KMS_MD_SHA384, P11KMS_KMS_SIGN_RSASSA_PSS_SHA_384},
+    {CKM_SHA512_RSA_PKCS_PSS, FAM_HASHED, P11KMS_MD_SHA512, P11KMS_KMS_SIGN_RSASSA_PSS_SHA_512},
+    {CKM_ECDSA_SHA256, FAM_HASHED, P11KMS_MD_SHA256, P11KMS_KMS_SIGN_ECDSA_SHA_256},
+    {CKM_ECDSA_SHA384, FAM_HASHED, P11KMS_MD_SHA384, P11KMS_KMS_SIGN_ECDSA_SHA_384},
+    {CKM_ECDSA_SHA512, FAM_HASHED, P11KMS_MD_SHA512, P11KMS_KMS_SIGN_ECDSA_SHA_512},
 };
 
 static const sign_mech *find_mech(CK_MECHANISM_TYPE m)
@@ -58,8 +58,8 @@ static const sign_mech *find_mech(CK_MECHANISM_TYPE m)
 
 static int is_pss(CK_MECHANISM_TYPE m)
 {
-    return m == CKM_RSA_PKCS_PSS || m == CKM_SHA256_RSA_PKCS_PSS || m == CKM_SHA384_RSA_PKCS_PSS
-           || m == CKM_SHA512_RSA_PKCS_PSS;
+    return m == CKM_RSA_PKCS_PSS || m == CKM_SHA256_RSA_PKCS_PSS || m == CKM_SHA384_RSA_PKCS_PSS ||
+           m == CKM_SHA512_RSA_PKCS_PSS;
 }
 
 static p11kms_md md_of_hash_mech(CK_MECHANISM_TYPE m, CK_ULONG mgf)
@@ -80,8 +80,8 @@ static CK_RV pss_params(p11kms_p11_cop *c, const CK_MECHANISM *m, const sign_mec
     if (p == NULL || m->ulParameterLen != sizeof(*p))
         return CKR_MECHANISM_PARAM_INVALID;
     p11kms_md md = md_of_hash_mech(p->hashAlg, p->mgf);
-    if (md == P11KMS_MD_NONE || p->sLen != p11kms_crypto_md_size(md)
-        || (sm->md != P11KMS_MD_NONE && sm->md != md))
+    if (md == P11KMS_MD_NONE || p->sLen != p11kms_crypto_md_size(md) ||
+        (sm->md != P11KMS_MD_NONE && sm->md != md))
         return CKR_MECHANISM_PARAM_INVALID;
     c->md = md;
     return CKR_OK;
@@ -110,8 +110,8 @@ static CK_RV key_fits(const p11kms_p11_cop *c, const sign_mech *sm)
         return kt == CKK_GENERIC_SECRET ? CKR_OK : CKR_KEY_TYPE_INCONSISTENT;
     if (!c->key.cmk)
         return CKR_KEY_TYPE_INCONSISTENT; /* no session key pairs */
-    int ec = sm->family == FAM_ECDSA_RAW || sm->mech == CKM_ECDSA_SHA256
-             || sm->mech == CKM_ECDSA_SHA384 || sm->mech == CKM_ECDSA_SHA512;
+    int ec = sm->family == FAM_ECDSA_RAW || sm->mech == CKM_ECDSA_SHA256 ||
+             sm->mech == CKM_ECDSA_SHA384 || sm->mech == CKM_ECDSA_SHA512;
     return kt == (ec ? CKK_EC : CKK_RSA) ? CKR_OK : CKR_KEY_TYPE_INCONSISTENT;
 }
 
@@ -121,12 +121,12 @@ static const struct {
     const char *prefix;
     p11kms_kms_sign_alg alg;
 } g_digest_info[] = {
-    { "\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20",
-      P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_256 },
-    { "\x30\x41\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x02\x05\x00\x04\x30",
-      P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_384 },
-    { "\x30\x51\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x03\x05\x00\x04\x40",
-      P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_512 },
+    {"\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20",
+     P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_256},
+    {"\x30\x41\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x02\x05\x00\x04\x30",
+     P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_384},
+    {"\x30\x51\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x03\x05\x00\x04\x40",
+     P11KMS_KMS_SIGN_RSASSA_PKCS1_V1_5_SHA_512},
 };
 
 static CK_RV digest_info(const unsigned char *in, size_t len, p11kms_kms_sign_alg *alg,
@@ -180,21 +180,22 @@ static CK_RV sign_input(p11kms_p11_cop *c, const sign_mech *sm, unsigned char *b
 
 static size_t coord_len(p11kms_kms_key_spec spec)
 {
-    return spec == P11KMS_KMS_SPEC_ECC_NIST_P521 ? 66
-           : spec == P11KMS_KMS_SPEC_ECC_NIST_P384 ? 48 : 32;
+    return spec == P11KMS_KMS_SPEC_ECC_NIST_P521   ? 66
+           : spec == P11KMS_KMS_SPEC_ECC_NIST_P384 ? 48
+                                                   : 32;
 }
 
 static int is_ecdsa(p11kms_kms_sign_alg a)
 {
-    return a == P11KMS_KMS_SIGN_ECDSA_SHA_256 || a == P11KMS_KMS_SIGN_ECDSA_SHA_384
-           || a == P11KMS_KMS_SIGN_ECDSA_SHA_512;
+    return a == P11KMS_KMS_SIGN_ECDSA_SHA_256 || a == P11KMS_KMS_SIGN_ECDSA_SHA_384 ||
+           a == P11KMS_KMS_SIGN_ECDSA_SHA_512;
 }
 
 /* ---------------- computation ---------------- */
 
 static CK_RV mac_compute(p11kms_p11_cop *c, const sign_mech *sm)
 {
-    p11kms_kms_bytes mac = { 0 };
+    p11kms_kms_bytes mac = {0};
     if (!c->key.cmk) {
         unsigned char buf[P11KMS_MD_MAX_SIZE];
         size_t n = sizeof(buf);
@@ -205,9 +206,8 @@ static CK_RV mac_compute(p11kms_p11_cop *c, const sign_mech *sm)
         return p11kms_p11_cop_take(c, &mac);
     }
     CK_RV rv = p11kms_p11_rv_from_kms(
-        p11kms_kms_generate_mac(p11kms_p11_slot_get(c->slot)->kms, p11kms_p11_caller(),
-                                c->key.kkey, NULL, c->in, c->in_len,
-                                (p11kms_kms_mac_alg)sm->alg, &mac),
+        p11kms_kms_generate_mac(p11kms_p11_slot_get(c->slot)->kms, p11kms_p11_caller(), c->key.kkey,
+                                NULL, c->in, c->in_len, (p11kms_kms_mac_alg)sm->alg, &mac),
         P11KMS_P11_CTX_KEY_USE);
     if (rv == CKR_OK)
         rv = p11kms_p11_cop_take(c, &mac);
@@ -221,7 +221,7 @@ static CK_RV to_raw(p11kms_p11_cop *c, p11kms_kms_bytes *der)
     size_t n = sizeof(raw);
     if (!p11kms_crypto_ecdsa_der_to_raw(der->data, der->len, coord_len(c->key.spec), raw, &n))
         return CKR_FUNCTION_FAILED;
-    p11kms_kms_bytes r = { raw, n };
+    p11kms_kms_bytes r = {raw, n};
     return p11kms_p11_cop_take(c, &r);
 }
 
@@ -231,14 +231,14 @@ static CK_RV sig_compute(p11kms_p11_cop *c, const sign_mech *sm)
     const unsigned char *dg = NULL;
     size_t dglen = 0;
     p11kms_kms_sign_alg alg;
-    p11kms_kms_bytes sig = { 0 };
+    p11kms_kms_bytes sig = {0};
     CK_RV rv = sign_input(c, sm, buf, &alg, &dg, &dglen);
     if (rv != CKR_OK)
         return rv;
-    rv = p11kms_p11_rv_from_kms(
-        p11kms_kms_sign(p11kms_p11_slot_get(c->slot)->kms, p11kms_p11_caller(), c->key.kkey, NULL,
-                        dg, dglen, P11KMS_KMS_MESSAGE_DIGEST, alg, &sig),
-        P11KMS_P11_CTX_KEY_USE);
+    rv = p11kms_p11_rv_from_kms(p11kms_kms_sign(p11kms_p11_slot_get(c->slot)->kms,
+                                                p11kms_p11_caller(), c->key.kkey, NULL, dg, dglen,
+                                                P11KMS_KMS_MESSAGE_DIGEST, alg, &sig),
+                                P11KMS_P11_CTX_KEY_USE);
     if (rv == CKR_OK)
         rv = is_ecdsa(alg) ? to_raw(c, &sig) : p11kms_p11_cop_take(c, &sig);
     p11kms_kms_bytes_clear(&sig);
@@ -249,9 +249,10 @@ static CK_RV mac_verify(p11kms_p11_cop *c, const sign_mech *sm, const unsigned c
                         size_t siglen)
 {
     if (!c->key.cmk)
-        return p11kms_crypto_hmac_verify(sm->md, c->key.secret, c->key.secret_len, c->in,
-                                         c->in_len, sig, siglen)
-                   ? CKR_OK : CKR_SIGNATURE_INVALID;
+        return p11kms_crypto_hmac_verify(sm->md, c->key.secret, c->key.secret_len, c->in, c->in_len,
+                                         sig, siglen)
+                   ? CKR_OK
+                   : CKR_SIGNATURE_INVALID;
     if (siglen != p11kms_crypto_md_size(sm->md))
         return CKR_SIGNATURE_LEN_RANGE;
     return p11kms_p11_rv_from_kms(
@@ -403,8 +404,8 @@ done:
     return rv;
 }
 
-static CK_RV verify_finish(CK_SESSION_HANDLE h, const unsigned char *in, size_t inlen,
-                           int oneshot, const unsigned char *sig, size_t siglen)
+static CK_RV verify_finish(CK_SESSION_HANDLE h, const unsigned char *in, size_t inlen, int oneshot,
+                           const unsigned char *sig, size_t siglen)
 {
     p11kms_p11_session *s = NULL;
     p11kms_p11_cop *c = NULL;

@@ -54,8 +54,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
         goto done;
     }
     memset(pInfo, 0, sizeof(*pInfo));
-    p11kms_p11_blank_copy(pInfo->slotDescription, sizeof(pInfo->slotDescription),
-                          slot->cfg->store);
+    p11kms_p11_blank_copy(pInfo->slotDescription, sizeof(pInfo->slotDescription), slot->cfg->store);
     p11kms_p11_blank_copy(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), "p11kms");
     pInfo->flags = CKF_TOKEN_PRESENT;
     p11kms_p11_library_version(&pInfo->firmwareVersion);
@@ -64,8 +63,8 @@ done:
     return rv;
 }
 
-static CK_FLAGS pin_flags(unsigned failures, unsigned max, int locked, CK_FLAGS low,
-                          CK_FLAGS final, CK_FLAGS lockf)
+static CK_FLAGS pin_flags(unsigned failures, unsigned max, int locked, CK_FLAGS low, CK_FLAGS final,
+                          CK_FLAGS lockf)
 {
     if (locked)
         return lockf;
@@ -128,8 +127,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
         goto done;
     }
     memset(&ti, 0, sizeof(ti));
-    rv = p11kms_p11_rv_from_kms(p11kms_kms_token_info_get(slot->kms, &ti),
-                                P11KMS_P11_CTX_TOKEN);
+    rv = p11kms_p11_rv_from_kms(p11kms_kms_token_info_get(slot->kms, &ti), P11KMS_P11_CTX_TOKEN);
     if (rv == CKR_OK)
         fill_token_info(slot, &ti, pInfo);
 done:
@@ -230,9 +228,9 @@ CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
         goto done;
     }
     label_from_pkcs11(label, pLabel);
-    rv = p11kms_p11_rv_from_kms(p11kms_kms_init_token(slot->kms, p11kms_p11_caller(),
-                                                      (const char *)pPin, ulPinLen, label),
-                                P11KMS_P11_CTX_TOKEN);
+    rv = p11kms_p11_rv_from_kms(
+        p11kms_kms_init_token(slot->kms, p11kms_p11_caller(), (const char *)pPin, ulPinLen, label),
+        P11KMS_P11_CTX_TOKEN);
     if (rv == CKR_OK) {
         p11kms_p11_objects_forget_slot(slotID);
         slot->login = P11KMS_P11_NOT_LOGGED_IN;
@@ -272,9 +270,9 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPin
         rv = CKR_ARGUMENTS_BAD;
         goto done;
     }
-    rv = p11kms_p11_rv_from_kms(p11kms_kms_init_pin(slot->kms, p11kms_p11_caller(),
-                                                    (const char *)pPin, ulPinLen),
-                                P11KMS_P11_CTX_TOKEN);
+    rv = p11kms_p11_rv_from_kms(
+        p11kms_kms_init_pin(slot->kms, p11kms_p11_caller(), (const char *)pPin, ulPinLen),
+        P11KMS_P11_CTX_TOKEN);
 done:
     p11kms_p11_leave();
     return rv;

@@ -20,6 +20,7 @@
 
 #include "kms/kms.h"
 #include "pkcs11/p11-internal.h"
+#include "store/audit-syslog.h"
 #include "store/config.h"
 
 static p11kms_p11_slot g_slots[P11KMS_P11_MAX_SLOTS];
@@ -92,8 +93,8 @@ static CK_RV open_slot(p11kms_p11_slot *slot, CK_SLOT_ID id, const p11kms_config
     o.min_pin_len = t->min_pin_length;
     o.kdf_n = t->kdf ? (uint64_t)1 << t->kdf : 0;
     o.rotate_new_keys = g_cfg->rotate_new_keys;
-    o.durability = g_cfg->durability == P11KMS_DURABILITY_POWER
-                       ? P11KMS_KMS_DURABILITY_POWER : P11KMS_KMS_DURABILITY_PROCESS;
+    o.durability = g_cfg->durability == P11KMS_DURABILITY_POWER ? P11KMS_KMS_DURABILITY_POWER
+                                                                : P11KMS_KMS_DURABILITY_PROCESS;
     if (g_cfg->admin_group != NULL && resolve_gid(g_cfg->admin_group, &o.admin_gid))
         o.admin_gid_set = 1;
     p11kms_kms_rc rc = p11kms_kms_open(&o, &slot->kms);
@@ -111,6 +112,8 @@ CK_RV p11kms_p11_slots_load(void)
         rv = CKR_GENERAL_ERROR;
         goto done;
     }
+    /* [audit] syslog = yes: every record also goes to syslog/journald. */
+    p11kms_store_audit_syslog_enable(g_cfg->syslog);
     rv = p11kms_p11_caller_refresh();
     for (size_t i = 0; rv == CKR_OK && i < g_cfg->ntokens && i < P11KMS_P11_MAX_SLOTS; i++) {
         rv = open_slot(&g_slots[i], (CK_SLOT_ID)i, &g_cfg->tokens[i]);
@@ -153,12 +156,11 @@ static CK_RV rv_token_or_key(p11kms_kms_rc rc, p11kms_p11_rvctx ctx)
         return ctx == P11KMS_P11_CTX_KEY_USE ? CKR_KEY_FUNCTION_NOT_PERMITTED
                                              : CKR_ACTION_PROHIBITED;
     case P11KMS_KMS_NOT_FOUND:
-        return ctx == P11KMS_P11_CTX_KEY_USE ? CKR_KEY_HANDLE_INVALID
+        return ctx == P11KMS_P11_CTX_KEY_USE  ? CKR_KEY_HANDLE_INVALID
                : ctx == P11KMS_P11_CTX_OBJECT ? CKR_OBJECT_HANDLE_INVALID
                                               : CKR_P11KMS_NOT_FOUND;
     case P11KMS_KMS_VALIDATION:
-        return ctx == P11KMS_P11_CTX_KEY_USE ? CKR_DATA_LEN_RANGE
-                                             : CKR_ATTRIBUTE_VALUE_INVALID;
+        return ctx == P11KMS_P11_CTX_KEY_USE ? CKR_DATA_LEN_RANGE : CKR_ATTRIBUTE_VALUE_INVALID;
     case P11KMS_KMS_INVALID_KEY_USAGE:
         return ctx == P11KMS_P11_CTX_KEY_USE ? CKR_KEY_FUNCTION_NOT_PERMITTED
                                              : CKR_TEMPLATE_INCONSISTENT;
@@ -170,38 +172,71 @@ static CK_RV rv_token_or_key(p11kms_kms_rc rc, p11kms_p11_rvctx ctx)
 CK_RV p11kms_p11_rv_from_kms(p11kms_kms_rc rc, p11kms_p11_rvctx ctx)
 {
     switch (rc) {
-    case P11KMS_KMS_OK: return CKR_OK;
-    case P11KMS_KMS_DISABLED: return CKR_P11KMS_KEY_DISABLED;
-    case P11KMS_KMS_INVALID_STATE: return CKR_P11KMS_KEY_INVALID_STATE;
-    case P11KMS_KMS_INVALID_CIPHERTEXT: return CKR_ENCRYPTED_DATA_INVALID;
-    case P11KMS_KMS_INCORRECT_KEY: return CKR_P11KMS_INCORRECT_KEY;
-    case P11KMS_KMS_MALFORMED_POLICY: return CKR_P11KMS_MALFORMED_POLICY;
-    case P11KMS_KMS_ALREADY_EXISTS: return CKR_P11KMS_ALREADY_EXISTS;
-    case P11KMS_KMS_LIMIT_EXCEEDED: return CKR_P11KMS_LIMIT_EXCEEDED;
-    case P11KMS_KMS_INVALID_ALIAS_NAME: return CKR_P11KMS_INVALID_ALIAS;
-    case P11KMS_KMS_INVALID_GRANT_TOKEN: return CKR_P11KMS_INVALID_GRANT;
-    case P11KMS_KMS_INVALID_GRANT_ID: return CKR_P11KMS_INVALID_GRANT;
-    case P11KMS_KMS_INVALID_MARKER: return CKR_ATTRIBUTE_VALUE_INVALID;
-    case P11KMS_KMS_UNSUPPORTED: return CKR_P11KMS_UNSUPPORTED_OPERATION;
-    case P11KMS_KMS_INVALID_SIGNATURE: return CKR_SIGNATURE_INVALID;
-    case P11KMS_KMS_INVALID_MAC: return CKR_SIGNATURE_INVALID;
-    case P11KMS_KMS_INTERNAL: return CKR_P11KMS_KMS_INTERNAL;
-    case P11KMS_KMS_DEPENDENCY_TIMEOUT: return CKR_P11KMS_STORE_BUSY;
-    case P11KMS_KMS_STORAGE_FULL: return CKR_DEVICE_MEMORY;
-    case P11KMS_KMS_STORE_READONLY: return CKR_TOKEN_WRITE_PROTECTED;
-    case P11KMS_KMS_STORE_CORRUPT: return CKR_P11KMS_STORE_CORRUPT;
-    case P11KMS_KMS_STORE_FOREIGN: return CKR_TOKEN_NOT_RECOGNIZED;
-    case P11KMS_KMS_STORE_TOO_NEW: return CKR_TOKEN_NOT_RECOGNIZED;
-    case P11KMS_KMS_AUDIT_FAILED: return CKR_P11KMS_AUDIT_FAILED;
-    case P11KMS_KMS_NOT_INITIALIZED: return CKR_TOKEN_NOT_RECOGNIZED;
-    case P11KMS_KMS_ALREADY_INITIALIZED: return CKR_ACTION_PROHIBITED;
-    case P11KMS_KMS_NOT_LOGGED_IN: return CKR_USER_NOT_LOGGED_IN;
-    case P11KMS_KMS_ALREADY_LOGGED_IN: return CKR_USER_ALREADY_LOGGED_IN;
-    case P11KMS_KMS_PIN_INCORRECT: return CKR_PIN_INCORRECT;
-    case P11KMS_KMS_PIN_LOCKED: return CKR_PIN_LOCKED;
-    case P11KMS_KMS_PIN_LEN_RANGE: return CKR_PIN_LEN_RANGE;
-    case P11KMS_KMS_PIN_NOT_SET: return CKR_USER_PIN_NOT_INITIALIZED;
-    case P11KMS_KMS_NOMEM: return CKR_HOST_MEMORY;
-    default: return rv_token_or_key(rc, ctx);
+    case P11KMS_KMS_OK:
+        return CKR_OK;
+    case P11KMS_KMS_DISABLED:
+        return CKR_P11KMS_KEY_DISABLED;
+    case P11KMS_KMS_INVALID_STATE:
+        return CKR_P11KMS_KEY_INVALID_STATE;
+    case P11KMS_KMS_INVALID_CIPHERTEXT:
+        return CKR_ENCRYPTED_DATA_INVALID;
+    case P11KMS_KMS_INCORRECT_KEY:
+        return CKR_P11KMS_INCORRECT_KEY;
+    case P11KMS_KMS_MALFORMED_POLICY:
+        return CKR_P11KMS_MALFORMED_POLICY;
+    case P11KMS_KMS_ALREADY_EXISTS:
+        return CKR_P11KMS_ALREADY_EXISTS;
+    case P11KMS_KMS_LIMIT_EXCEEDED:
+        return CKR_P11KMS_LIMIT_EXCEEDED;
+    case P11KMS_KMS_INVALID_ALIAS_NAME:
+        return CKR_P11KMS_INVALID_ALIAS;
+    case P11KMS_KMS_INVALID_GRANT_TOKEN:
+        return CKR_P11KMS_INVALID_GRANT;
+    case P11KMS_KMS_INVALID_GRANT_ID:
+        return CKR_P11KMS_INVALID_GRANT;
+    case P11KMS_KMS_INVALID_MARKER:
+        return CKR_ATTRIBUTE_VALUE_INVALID;
+    case P11KMS_KMS_UNSUPPORTED:
+        return CKR_P11KMS_UNSUPPORTED_OPERATION;
+    case P11KMS_KMS_INVALID_SIGNATURE:
+        return CKR_SIGNATURE_INVALID;
+    case P11KMS_KMS_INVALID_MAC:
+        return CKR_SIGNATURE_INVALID;
+    case P11KMS_KMS_INTERNAL:
+        return CKR_P11KMS_KMS_INTERNAL;
+    case P11KMS_KMS_DEPENDENCY_TIMEOUT:
+        return CKR_P11KMS_STORE_BUSY;
+    case P11KMS_KMS_STORAGE_FULL:
+        return CKR_DEVICE_MEMORY;
+    case P11KMS_KMS_STORE_READONLY:
+        return CKR_TOKEN_WRITE_PROTECTED;
+    case P11KMS_KMS_STORE_CORRUPT:
+        return CKR_P11KMS_STORE_CORRUPT;
+    case P11KMS_KMS_STORE_FOREIGN:
+        return CKR_TOKEN_NOT_RECOGNIZED;
+    case P11KMS_KMS_STORE_TOO_NEW:
+        return CKR_TOKEN_NOT_RECOGNIZED;
+    case P11KMS_KMS_AUDIT_FAILED:
+        return CKR_P11KMS_AUDIT_FAILED;
+    case P11KMS_KMS_NOT_INITIALIZED:
+        return CKR_TOKEN_NOT_RECOGNIZED;
+    case P11KMS_KMS_ALREADY_INITIALIZED:
+        return CKR_ACTION_PROHIBITED;
+    case P11KMS_KMS_NOT_LOGGED_IN:
+        return CKR_USER_NOT_LOGGED_IN;
+    case P11KMS_KMS_ALREADY_LOGGED_IN:
+        return CKR_USER_ALREADY_LOGGED_IN;
+    case P11KMS_KMS_PIN_INCORRECT:
+        return CKR_PIN_INCORRECT;
+    case P11KMS_KMS_PIN_LOCKED:
+        return CKR_PIN_LOCKED;
+    case P11KMS_KMS_PIN_LEN_RANGE:
+        return CKR_PIN_LEN_RANGE;
+    case P11KMS_KMS_PIN_NOT_SET:
+        return CKR_USER_PIN_NOT_INITIALIZED;
+    case P11KMS_KMS_NOMEM:
+        return CKR_HOST_MEMORY;
+    default:
+        return rv_token_or_key(rc, ctx);
     }
 }

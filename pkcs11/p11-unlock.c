@@ -29,8 +29,8 @@ static int read_pin_file(const char *path, char *buf, size_t *len)
     int ok = 0, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0
-        && st.st_uid == geteuid()) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 &&
+        st.st_uid == geteuid()) {
         ssize_t n = read(fd, buf, PIN_MAX);
         ok = n > 0;
         *len = ok ? (size_t)n : 0;
@@ -65,8 +65,8 @@ static int read_pin(const p11kms_pinsrc *src, char *buf, size_t *len)
 
 int p11kms_p11_unlock_configured(const p11kms_p11_slot *slot)
 {
-    return p11kms_p11_served() && slot->cfg->unlock_source.kind != P11KMS_PINSRC_NONE
-           && slot->cfg->unlock_source.kind != P11KMS_PINSRC_PROMPT;
+    return p11kms_p11_served() && slot->cfg->unlock_source.kind != P11KMS_PINSRC_NONE &&
+           slot->cfg->unlock_source.kind != P11KMS_PINSRC_PROMPT;
 }
 
 CK_RV p11kms_p11_self_unlock(p11kms_p11_slot *slot)

@@ -48,8 +48,8 @@ CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanis
     return unsupported(hSession);
 }
 
-CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
-                      CK_ULONG ulSignatureLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen,
+                      CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
     (void)pSignature, (void)ulSignatureLen, (void)pData, (void)pulDataLen;
     return unsupported(hSession);
@@ -102,8 +102,8 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 }
 
 CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
-                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
-                  CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
+                  CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
+                  CK_OBJECT_HANDLE_PTR phKey)
 {
     (void)pMechanism, (void)hBaseKey, (void)pTemplate, (void)ulAttributeCount, (void)phKey;
     return unsupported(hSession);

@@ -16,6 +16,10 @@
 #include "tools/audit.h"
 #define TOOL_HAVE_AUDIT 1
 #endif
+#if __has_include("tools/ops.h")
+#include "tools/ops.h"
+#define TOOL_HAVE_OPS 1
+#endif
 #endif
 
 static const tool_cmd *const g_groups[] = {
@@ -42,6 +46,7 @@ static void usage_all(FILE *f)
                "  --pin-source SOURCE    user PIN: file:PATH, env:NAME, credential:NAME, prompt\n"
                "  --so-pin-source SOURCE security officer PIN (init)\n"
                "  --config PATH          configuration file (sets P11KMS_CONF)\n"
+               "  --store PATH           store file (audit, backup, restore, rotate-root-key)\n"
                "  --output json|text|table\n"
                "  --query PATH           print only this part of the result (Keys[0].KeyId)\n"
                "  --help, --version\n\nCommands:\n");
@@ -50,6 +55,11 @@ static void usage_all(FILE *f)
             fprintf(f, "  %-36s %s\n", c->name, c->summary);
 #ifdef TOOL_HAVE_AUDIT
     fprintf(f, "  %-36s %s\n", "audit", "list, verify, seal, export, archive the audit trail");
+#endif
+#ifdef TOOL_HAVE_OPS
+    fprintf(f, "  %-36s %s\n", "backup, restore",
+            "copy the store as its owner (docs/operations.md)");
+    fprintf(f, "  %-36s %s\n", "rotate-root-key", "rewrap all key material under a new root key");
 #endif
     fprintf(f, "\nSee p11kms(1).\n");
 }
@@ -178,6 +188,10 @@ int main(int argc, char **argv)
 #ifdef TOOL_HAVE_AUDIT
     } else if (strcmp(s.command, "audit") == 0) {
         code = run_audit(argc, argv);
+#endif
+#ifdef TOOL_HAVE_OPS
+    } else if (p11kms_tool_ops_handles(s.command)) {
+        code = p11kms_tool_ops_main(s.command, argc, argv);
 #endif
     } else {
         const tool_cmd *c = find_cmd(s.command);

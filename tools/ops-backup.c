@@ -232,8 +232,10 @@ int ops_cmd_backup(audit_cli *a)
         goto done;
     if (!temp_dir_near(dest, dir, sizeof(dir))) {
         dir[0] = '\0';
-        code = tool_fail(&a->t, TOOL_EXIT_ERROR, "backup: cannot create a temporary directory "
-                                                 "next to %s: %s", dest, strerror(errno));
+        code = tool_fail(&a->t, TOOL_EXIT_ERROR,
+                         "backup: cannot create a temporary directory "
+                         "next to %s: %s",
+                         dest, strerror(errno));
         goto done;
     }
     code = backup_into(a, dir, dest, &head);
@@ -362,22 +364,25 @@ static int checked_copy(audit_cli *a, const char *input, const char *db, json_t 
         goto done;
     }
     if (!read_container(in, db, header, &why)) {
-        code = tool_fail(&a->t, TOOL_EXIT_INVALID, "restore: %s: %s; nothing was changed", input,
-                         why);
+        code =
+            tool_fail(&a->t, TOOL_EXIT_INVALID, "restore: %s: %s; nothing was changed", input, why);
         goto done;
     }
     recorded = json_string_value(json_object_get(*header, "chainHead"));
     rc = snapshot_head(db, head);
     if (rc != P11KMS_STORE_OK) {
-        code = tool_fail(&a->t, TOOL_EXIT_INVALID, "restore: %s: the database inside is not a "
-                         "usable p11kms store (%s); nothing was changed", input,
-                         p11kms_store_strerror(rc));
+        code = tool_fail(&a->t, TOOL_EXIT_INVALID,
+                         "restore: %s: the database inside is not a "
+                         "usable p11kms store (%s); nothing was changed",
+                         input, p11kms_store_strerror(rc));
         goto done;
     }
     if (recorded == NULL || !p11kms_audit_anchor_parse(recorded, &want) || want.seq != head->seq ||
         memcmp(want.hash, head->hash, sizeof(want.hash)) != 0) {
-        code = tool_fail(&a->t, TOOL_EXIT_INVALID, "restore: %s: recorded chain head does not "
-                         "match the database; nothing was changed", input);
+        code = tool_fail(&a->t, TOOL_EXIT_INVALID,
+                         "restore: %s: recorded chain head does not "
+                         "match the database; nothing was changed",
+                         input);
         goto done;
     }
     code = TOOL_EXIT_OK;
@@ -412,9 +417,9 @@ static int mark_restored(audit_cli *a, const char *input, json_t *header,
         code = audit_store_fail(a, rc, "restored, but the restore record failed");
         goto done;
     }
-    code = tool_emit(&a->t, json_pack("{s:s, s:s, s:s, s:b}", "Store", a->store_path,
-                                      "BackupChainHead", fa, "PreRestoreChainHead", pa,
-                                      "RolledBack", pre->seq != 0));
+    code = tool_emit(&a->t,
+                     json_pack("{s:s, s:s, s:s, s:b}", "Store", a->store_path, "BackupChainHead",
+                               fa, "PreRestoreChainHead", pa, "RolledBack", pre->seq != 0));
 done:
     free(js);
     json_decref(req);
@@ -438,14 +443,18 @@ int ops_cmd_restore(audit_cli *a)
     }
     a->store_path = a->store_arg ? a->store_arg : a->cfg->tokens[0].store;
     if (access(a->store_path, F_OK) == 0 && !force) {
-        code = tool_fail(&a->t, TOOL_EXIT_STATE, "restore: %s exists; restoring replaces it and "
-                         "rolls its keys and audit back (use --force)", a->store_path);
+        code = tool_fail(&a->t, TOOL_EXIT_STATE,
+                         "restore: %s exists; restoring replaces it and "
+                         "rolls its keys and audit back (use --force)",
+                         a->store_path);
         goto done;
     }
     if (!temp_dir_near(a->store_path, dir, sizeof(dir))) {
         dir[0] = '\0';
-        code = tool_fail(&a->t, TOOL_EXIT_ERROR, "restore: cannot create a temporary directory "
-                         "next to %s: %s", a->store_path, strerror(errno));
+        code = tool_fail(&a->t, TOOL_EXIT_ERROR,
+                         "restore: cannot create a temporary directory "
+                         "next to %s: %s",
+                         a->store_path, strerror(errno));
         goto done;
     }
     snprintf(db, sizeof(db), "%s/store.db", dir);

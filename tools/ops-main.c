@@ -19,6 +19,7 @@ typedef struct ops_cmd {
     int (*run)(audit_cli *a);
     const tool_opt *opts;
     size_t nopts;
+    const char *summary;
 } ops_cmd;
 
 static const tool_opt backup_opts[] = {
@@ -33,9 +34,12 @@ static const tool_opt rotate_opts[] = {
 };
 
 static const ops_cmd g_cmds[] = {
-    {"backup", ops_cmd_backup, backup_opts, TOOL_NOPTS(backup_opts)},
-    {"restore", ops_cmd_restore, restore_opts, TOOL_NOPTS(restore_opts)},
-    {"rotate-root-key", ops_cmd_rotate_root_key, rotate_opts, TOOL_NOPTS(rotate_opts)},
+    {"backup", ops_cmd_backup, backup_opts, TOOL_NOPTS(backup_opts),
+     "online, consistent backup of the store (docs/operations.md)"},
+    {"restore", ops_cmd_restore, restore_opts, TOOL_NOPTS(restore_opts),
+     "replace the store with a checked backup; the rollback is audited"},
+    {"rotate-root-key", ops_cmd_rotate_root_key, rotate_opts, TOOL_NOPTS(rotate_opts),
+     "re-seal all key material under a new root key (SO and user PIN)"},
 };
 
 static const ops_cmd *find(const char *cmd)
@@ -57,7 +61,7 @@ int p11kms_tool_ops_handles(const char *cmd)
  * value is not a format name). */
 static int global_opt(audit_cli *a, int argc, char **argv, int *i, const char **backup_out)
 {
-    static const char *const names[] = {"store",  "pin-source", "output",       "query",
+    static const char *const names[] = {"store",  "pin-source", "output",        "query",
                                         "config", "token",      "so-pin-source", "module"};
     const char *w = argv[*i], *val = NULL;
 
@@ -123,6 +127,29 @@ static int split(audit_cli *a, const char *cmd, int argc, char **argv, char **re
     return 1;
 }
 
+static int usage(const ops_cmd *c)
+{
+    printf("usage: p11kms %s [--store PATH]", c->name);
+    for (size_t i = 0; i < c->nopts; i++) {
+        const tool_opt *o = &c->opts[i];
+        int req = (o->flags & TOOL_OPT_REQUIRED) != 0;
+        if (o->flags & TOOL_OPT_VALUE)
+            printf(" %s--%s %s%s", req ? "" : "[", o->name, o->help, req ? "" : "]");
+        else
+            printf(" [--%s]", o->name);
+    }
+    printf("\n\n%s\n", c->summary);
+    return TOOL_EXIT_OK;
+}
+
+static int wants_help(int nrest, char **rest)
+{
+    for (int i = 0; i < nrest; i++)
+        if (strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
 int p11kms_tool_ops_main(const char *cmd, int argc, char **argv)
 {
     const ops_cmd *c = find(cmd);
@@ -141,6 +168,10 @@ int p11kms_tool_ops_main(const char *cmd, int argc, char **argv)
     }
     if (!split(&a, cmd, argc, argv, rest, &nrest))
         goto done;
+    if (wants_help(nrest, rest)) {
+        code = usage(c);
+        goto done;
+    }
     if (!tool_args_parse(nrest, rest, c->opts, c->nopts, &a.t.args, err, sizeof(err))) {
         code = tool_usage(&a.t, "%s", err);
         goto done;

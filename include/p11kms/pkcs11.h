@@ -20,6 +20,9 @@
 #ifndef P11KMS_PKCS11_H
 #define P11KMS_PKCS11_H
 
+/* The tables below are aligned by hand for readers of the installed header. */
+/* clang-format off */
+
 #define P11KMS_VENDOR_BASE 0xD04B0000UL /* 0x80000000 | 'P' 'K' << 16 */
 
 /* ------------------------------------------------------------------ */
@@ -158,5 +161,7 @@
 #define CKR_P11KMS_KMS_INTERNAL          (P11KMS_VENDOR_BASE | 0x0DUL) /* KMSInternalException */
 #define CKR_P11KMS_INVALID_ALIAS         (P11KMS_VENDOR_BASE | 0x0EUL) /* InvalidAliasNameException */
 #define CKR_P11KMS_UNSUPPORTED_OPERATION (P11KMS_VENDOR_BASE | 0x0FUL) /* UnsupportedOperationException */
+
+/* clang-format on */
 
 #endif /* P11KMS_PKCS11_H */

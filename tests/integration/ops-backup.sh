@@ -7,7 +7,8 @@
 # backups are refused with one clear line and change nothing.
 . "$abs_top_srcdir/tests/integration/cli-lib.sh"
 cd "$T"
-P11KMS=${P11KMS_OPS_CLI:-$P11KMS} # lets a private build test before the hook lands
+"$P11KMS" backup --help >/dev/null 2>&1 \
+    || fail "the CLI does not know the ops commands (tools/main.c hook, tools/ops.h)"
 
 id=$(kms create-key --alias-name alias/ops --query KeyMetadata.KeyId --output text) \
     || fail "create-key"
@@ -31,19 +32,18 @@ w2=$!
 writer create-key --description concurrent &
 w3=$!
 sleep 1
-kms backup --output "$T/b1.p11kmsbak" >backup.json || fail "backup under load: $(cat backup.json)"
+kms backup --output-file "$T/b1.p11kmsbak" >backup.json || fail "backup under load: $(cat backup.json)"
 touch "$T/stop"
 wait $w1 $w2 $w3
 [ ! -e "$T/writer-error" ] || fail "$(cat "$T/writer-error")"
 [ "$(stat -c %a "$T/b1.p11kmsbak")" = 600 ] || fail "backup file is not 0600"
 bhead=$(jq -r .ChainHead backup.json)
 [[ "$bhead" =~ ^[0-9]+:[0-9a-f]{64}$ ]] || fail "backup output lacks the chain head: $(cat backup.json)"
-expect 1 "never overwrites" kms backup --output "$T/b1.p11kmsbak"
+expect 1 "never overwrites" kms backup --output-file "$T/b1.p11kmsbak"
 
 # Changes after the backup, then the live head before restore.
 kms schedule-key-deletion --key-id "$id" --pending-window-in-days 7 >/dev/null \
     || fail "schedule-key-deletion"
-kms audit head >pre-anchor || fail "audit head"
 
 # Truncated / tampered / foreign backups: refused, nothing changed.
 size=$(stat -c %s b1.p11kmsbak)
@@ -64,6 +64,7 @@ ls -a "$T/data" | grep -q p11kms-ops && fail "temporary files left behind"
 # Without --force the live store is never replaced.
 expect 5 "use --force" kms restore --input b1.p11kmsbak
 
+kms audit head >pre-anchor || fail "audit head"
 kms restore --input b1.p11kmsbak --force >restore.json || fail "restore: $(cat restore.json)"
 jq -e --arg b "$bhead" --arg p "$(cat pre-anchor)" \
     '.BackupChainHead == $b and .PreRestoreChainHead == $p and .RolledBack' restore.json \

@@ -74,7 +74,7 @@ ok "client-side hashing + CKM_ECDSA sign/verify through the RPC"
 HELPER=${abs_top_builddir:-$(dirname "$MODULE")/../..}/tests/pkcs11/oprequest-rpc
 [ -x "$HELPER" ] || fail "helper $HELPER not built (make check builds it)"
 "$HELPER" "$CLIENT" "$PIN" || fail "operation objects through the RPC"
-ok "KMS Encrypt/Decrypt through CKO_P11KMS_OPERATION objects over the RPC"
+ok "KMS Encrypt/Decrypt, CreateKey, Sign/Verify, GenerateRandom through CKO_P11KMS_OPERATION objects over the RPC"
 
 # Isolated mode: [access] served + an unlock source.  The service unlocks
 # itself, clients need no PIN, may not act as SO, and are identified by the

@@ -36,15 +36,18 @@ static void setup_common(int rotate)
     snprintf(kt.path, sizeof(kt.path), "%s/store.db", kt.dir);
     ck_assert(p11kms_caller_self(&kt.caller));
     kt.kms = kt_open(rotate);
-    ck_assert_int_eq(p11kms_kms_init_token(kt.kms, &kt.caller, KT_SO_PIN, strlen(KT_SO_PIN),
-                                           "kms-test"), P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_SO, KT_SO_PIN,
-                                      strlen(KT_SO_PIN)), P11KMS_KMS_OK);
+    ck_assert_int_eq(
+        p11kms_kms_init_token(kt.kms, &kt.caller, KT_SO_PIN, strlen(KT_SO_PIN), "kms-test"),
+        P11KMS_KMS_OK);
+    ck_assert_int_eq(
+        p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_SO, KT_SO_PIN, strlen(KT_SO_PIN)),
+        P11KMS_KMS_OK);
     ck_assert_int_eq(p11kms_kms_init_pin(kt.kms, &kt.caller, KT_USER_PIN, strlen(KT_USER_PIN)),
                      P11KMS_KMS_OK);
     ck_assert_int_eq(p11kms_kms_logout(kt.kms, &kt.caller), P11KMS_KMS_OK);
     ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_USER, KT_USER_PIN,
-                                      strlen(KT_USER_PIN)), P11KMS_KMS_OK);
+                                      strlen(KT_USER_PIN)),
+                     P11KMS_KMS_OK);
 }
 
 void kt_setup(void)
@@ -111,8 +114,8 @@ int kt_tool(const char *offset, const char *args, char *out, size_t outlen)
         ck_assert_msg(system("command -v faketime >/dev/null 2>&1") == 0,
                       "faketime is required (apt-get install faketime)");
     if (offset != NULL)
-        snprintf(cmd, sizeof(cmd), "faketime -f '%s' '%s' '%s' %s", offset, tool_path(),
-                 kt.path, args);
+        snprintf(cmd, sizeof(cmd), "faketime -f '%s' '%s' '%s' %s", offset, tool_path(), kt.path,
+                 args);
     else
         snprintf(cmd, sizeof(cmd), "'%s' '%s' %s", tool_path(), kt.path, args);
     p = popen(cmd, "r");
@@ -134,8 +137,9 @@ size_t kt_material(const char *key_id, uint32_t version, uint8_t *out, size_t ca
     size_t len = 0;
 
     ck_assert_int_eq(p11kms_store_open(kt.path, NULL, &st), P11KMS_STORE_OK);
-    ck_assert_int_eq(p11kms_store_login(st, P11KMS_STORE_USER_USER, KT_USER_PIN,
-                                        strlen(KT_USER_PIN)), P11KMS_STORE_OK);
+    ck_assert_int_eq(
+        p11kms_store_login(st, P11KMS_STORE_USER_USER, KT_USER_PIN, strlen(KT_USER_PIN)),
+        P11KMS_STORE_OK);
     ck_assert_int_eq(p11kms_store_version_material(st, key_id, version, out, cap, &len),
                      P11KMS_STORE_OK);
     p11kms_store_close(st);

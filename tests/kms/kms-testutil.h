@@ -9,7 +9,7 @@
 
 #include "kms/kms.h"
 
-#define KT_SO_PIN "so-pin-12345"
+#define KT_SO_PIN   "so-pin-12345"
 #define KT_USER_PIN "user-pin-12345"
 
 typedef struct kt_env {
@@ -31,11 +31,11 @@ void kt_teardown(void);
 /* Records in the audit chain (after folding every journal). */
 uint64_t kt_audit_count(void);
 /* Runs a call and asserts it added exactly `expect` records. */
-#define KT_AUDITED(expect, stmt)                                          \
-    do {                                                                  \
-        uint64_t kt_before_ = kt_audit_count();                           \
-        stmt;                                                             \
-        ck_assert_uint_eq(kt_audit_count() - kt_before_, (expect));       \
+#define KT_AUDITED(expect, stmt)                                                                   \
+    do {                                                                                           \
+        uint64_t kt_before_ = kt_audit_count();                                                    \
+        stmt;                                                                                      \
+        ck_assert_uint_eq(kt_audit_count() - kt_before_, (expect));                                \
     } while (0)
 
 /* Creates a key of spec/usage, returns its id in id (37 bytes). */

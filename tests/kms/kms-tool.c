@@ -25,7 +25,7 @@
 
 static p11kms_kms_rc cmd_encrypt(p11kms_kms *kms, const p11kms_caller *c, const char *id)
 {
-    p11kms_kms_bytes ct = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0};
     uint32_t ver = 0;
     p11kms_kms_rc rc = p11kms_kms_encrypt(kms, c, NULL, id, (const uint8_t *)"hello", 5, NULL,
                                           P11KMS_KMS_ENC_SYMMETRIC_DEFAULT, &ct, &ver);
@@ -64,7 +64,7 @@ static p11kms_kms_rc cmd_bench(p11kms_kms *kms, const p11kms_caller *c, const ch
                                const char *count)
 {
     static uint8_t pt[4096];
-    p11kms_kms_bytes ct = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0};
     p11kms_kms_key *h = NULL;
     long n = strtol(count, NULL, 10);
     int64_t t0;

@@ -11,14 +11,14 @@
 #include "kms/envelope-seal.h"
 #include "kms/envelope.h"
 
-#define VEC_BLOB                                                               \
-    "7031316b010131323334616263642d313261622d333463642d353665662d3132"         \
-    "3334353637383930616200000001202122232425262728292a2b2c2d2e2f3031"         \
-    "32333435363738393a3b3c3d3e3f404142434445464748494a4bc1bf71d00277"         \
-    "94f87ba61f7798babacf0000001bed8b3c05fffabfa1f609cdc347c4d0b25477"         \
+#define VEC_BLOB                                                                                   \
+    "7031316b010131323334616263642d313261622d333463642d353665662d3132"                             \
+    "3334353637383930616200000001202122232425262728292a2b2c2d2e2f3031"                             \
+    "32333435363738393a3b3c3d3e3f404142434445464748494a4bc1bf71d00277"                             \
+    "94f87ba61f7798babacf0000001bed8b3c05fffabfa1f609cdc347c4d0b25477"                             \
     "14e2ae216bd3b6c6b121088a680da146acb4c9779f3c8d1a1d"
-#define VEC_CTX                                                                \
-    "0000000200000007707572706f73650000000b746573742d766563746f72"             \
+#define VEC_CTX                                                                                    \
+    "0000000200000007707572706f73650000000b746573742d766563746f72"                                 \
     "0000000674656e616e74000000067031316b6d73"
 #define VEC_ID "1234abcd-12ab-34cd-56ef-1234567890ab"
 #define VEC_PT "p11kms envelope test vector"
@@ -58,7 +58,8 @@ static void teardown(void)
 }
 
 static const p11kms_kms_ec_pair vec_pairs[] = {
-    { "tenant", "p11kms" }, { "purpose", "test-vector" },
+    {"tenant", "p11kms"},
+    {"purpose", "test-vector"},
 };
 
 START_TEST(test_vector_context)
@@ -110,10 +111,10 @@ END_TEST
 
 START_TEST(test_context_order_and_prefix)
 {
-    const p11kms_kms_ec_pair ab_c[] = { { "ab", "c" } }, a_bc[] = { { "a", "bc" } };
-    const p11kms_kms_ec_pair rev[] = { { "purpose", "test-vector" }, { "tenant", "p11kms" } };
-    const p11kms_kms_ec_pair dup[] = { { "k", "1" }, { "k", "2" } };
-    const p11kms_kms_ec_pair empty_key[] = { { "", "v" } };
+    const p11kms_kms_ec_pair ab_c[] = {{"ab", "c"}}, a_bc[] = {{"a", "bc"}};
+    const p11kms_kms_ec_pair rev[] = {{"purpose", "test-vector"}, {"tenant", "p11kms"}};
+    const p11kms_kms_ec_pair dup[] = {{"k", "1"}, {"k", "2"}};
+    const p11kms_kms_ec_pair empty_key[] = {{"", "v"}};
     uint8_t *x = NULL, *y = NULL;
     size_t xl = 0, yl = 0;
 
@@ -148,7 +149,7 @@ START_TEST(test_context_decode_strict)
     ck_assert_mem_eq(sp[0].key, "purpose", 7);
     ck_assert_int_eq(p11kms_kms_context_decode(enc, len - 1, sp, 8, &n),
                      P11KMS_KMS_ENVELOPE_ERR_CONTEXT);
-    enc[8] = 'z';           /* first key "zurpose" now sorts after "tenant" */
+    enc[8] = 'z'; /* first key "zurpose" now sorts after "tenant" */
     ck_assert_int_eq(p11kms_kms_context_decode(enc, len, sp, 8, &n),
                      P11KMS_KMS_ENVELOPE_ERR_CONTEXT);
     free(enc);
@@ -197,10 +198,10 @@ START_TEST(test_tamper_and_context_mismatch)
     p11kms_kms_envelope env;
     uint8_t buf[512], *enc = NULL, pt[64];
     size_t len = 0;
-    const p11kms_kms_ec_pair other[] = { { "tenant", "p11kms" }, { "purpose", "other" } };
+    const p11kms_kms_ec_pair other[] = {{"tenant", "p11kms"}, {"purpose", "other"}};
 
     memcpy(buf, vec, vec_len);
-    buf[vec_len - 20] ^= 1;   /* ciphertext bit */
+    buf[vec_len - 20] ^= 1; /* ciphertext bit */
     ck_assert_int_eq(p11kms_kms_envelope_parse(buf, vec_len, &env), P11KMS_KMS_ENVELOPE_OK);
     ck_assert_int_eq(p11kms_kms_context_encode(vec_pairs, 2, &enc, &len), P11KMS_KMS_ENVELOPE_OK);
     ck_assert_int_eq(p11kms_kms_envelope_open(material, 32, &env, enc, len, pt),

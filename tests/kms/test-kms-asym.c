@@ -15,8 +15,8 @@
 #include "kms/kms.h"
 #include "tests/kms/kms-testutil.h"
 
-#define SV P11KMS_KMS_USAGE_SIGN_VERIFY
-#define ED P11KMS_KMS_USAGE_ENCRYPT_DECRYPT
+#define SV  P11KMS_KMS_USAGE_SIGN_VERIFY
+#define ED  P11KMS_KMS_USAGE_ENCRYPT_DECRYPT
 #define RAW P11KMS_KMS_MESSAGE_RAW
 #define DIG P11KMS_KMS_MESSAGE_DIGEST
 
@@ -46,8 +46,8 @@ static int is_pss(p11kms_kms_sign_alg alg)
 }
 
 /* Verifies sig over msg with OpenSSL's default provider. */
-static int openssl_verify(EVP_PKEY *k, p11kms_kms_sign_alg alg, const uint8_t *msg,
-                          size_t len, const p11kms_kms_bytes *sig)
+static int openssl_verify(EVP_PKEY *k, p11kms_kms_sign_alg alg, const uint8_t *msg, size_t len,
+                          const p11kms_kms_bytes *sig)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
@@ -73,7 +73,7 @@ static void check_algorithms(const char *id, p11kms_kms_alg_set algs)
     uint8_t dg[64];
     p11kms_kms_public_key pk;
     EVP_PKEY *k = public_key(id, &pk);
-    p11kms_kms_bytes sig = { NULL, 0 };
+    p11kms_kms_bytes sig = {NULL, 0};
 
     for (int a = 0; a < P11KMS_KMS_SIGN_COUNT_; a++) {
         p11kms_kms_sign_alg alg = (p11kms_kms_sign_alg)a;
@@ -84,12 +84,11 @@ static void check_algorithms(const char *id, p11kms_kms_alg_set algs)
                                        P11KMS_KMS_OK));
         ck_assert_msg(openssl_verify(k, alg, msg, sizeof(msg), &sig), "alg %d", a);
         KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_verify(kt.kms, &kt.caller, NULL, id, msg,
-                                                         sizeof(msg), RAW, alg, sig.data,
-                                                         sig.len), P11KMS_KMS_OK));
+                                                         sizeof(msg), RAW, alg, sig.data, sig.len),
+                                       P11KMS_KMS_OK));
         sig.data[sig.len / 2] ^= 0x20;
         KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_verify(kt.kms, &kt.caller, NULL, id, msg,
-                                                         sizeof(msg), RAW, alg, sig.data,
-                                                         sig.len),
+                                                         sizeof(msg), RAW, alg, sig.data, sig.len),
                                        P11KMS_KMS_INVALID_SIGNATURE));
         p11kms_kms_bytes_clear(&sig);
         digest_of(alg, msg, sizeof(msg), dg);
@@ -98,8 +97,8 @@ static void check_algorithms(const char *id, p11kms_kms_alg_set algs)
                          P11KMS_KMS_OK);
         ck_assert(openssl_verify(k, alg, msg, sizeof(msg), &sig));
         ck_assert_int_eq(p11kms_kms_sign(kt.kms, &kt.caller, NULL, id, dg,
-                                         p11kms_kms_sign_alg_digest_len(alg) - 1, DIG, alg,
-                                         &sig), P11KMS_KMS_VALIDATION);
+                                         p11kms_kms_sign_alg_digest_len(alg) - 1, DIG, alg, &sig),
+                         P11KMS_KMS_VALIDATION);
         p11kms_kms_bytes_clear(&sig);
     }
     EVP_PKEY_free(k);
@@ -113,8 +112,7 @@ static void sign_specs(const p11kms_kms_key_spec *specs, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         kt_create(specs[i], SV, id);
-        ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, id, &m),
-                         P11KMS_KMS_OK);
+        ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, id, &m), P11KMS_KMS_OK);
         ck_assert(m.signing_algorithms != 0);
         ck_assert_uint_eq(m.encryption_algorithms, 0);
         ck_assert(!m.rotation_enabled);
@@ -126,7 +124,8 @@ static void sign_specs(const p11kms_kms_key_spec *specs, size_t n)
 START_TEST(test_sign_every_curve)
 {
     static const p11kms_kms_key_spec specs[] = {
-        P11KMS_KMS_SPEC_ECC_NIST_P256, P11KMS_KMS_SPEC_ECC_NIST_P384,
+        P11KMS_KMS_SPEC_ECC_NIST_P256,
+        P11KMS_KMS_SPEC_ECC_NIST_P384,
         P11KMS_KMS_SPEC_ECC_NIST_P521,
     };
     sign_specs(specs, 3);
@@ -136,7 +135,8 @@ END_TEST
 START_TEST(test_sign_rsa_2048_3072)
 {
     static const p11kms_kms_key_spec specs[] = {
-        P11KMS_KMS_SPEC_RSA_2048, P11KMS_KMS_SPEC_RSA_3072,
+        P11KMS_KMS_SPEC_RSA_2048,
+        P11KMS_KMS_SPEC_RSA_3072,
     };
     sign_specs(specs, 2);
 }
@@ -144,7 +144,7 @@ END_TEST
 
 START_TEST(test_sign_rsa_4096)
 {
-    static const p11kms_kms_key_spec specs[] = { P11KMS_KMS_SPEC_RSA_4096 };
+    static const p11kms_kms_key_spec specs[] = {P11KMS_KMS_SPEC_RSA_4096};
     sign_specs(specs, 1);
 }
 END_TEST
@@ -152,8 +152,8 @@ END_TEST
 START_TEST(test_sign_errors)
 {
     char ec[37], rsa_enc[37];
-    uint8_t big[4097] = { 0 };
-    p11kms_kms_bytes sig = { NULL, 0 };
+    uint8_t big[4097] = {0};
+    p11kms_kms_bytes sig = {NULL, 0};
 
     kt_create(P11KMS_KMS_SPEC_ECC_NIST_P256, SV, ec);
     kt_create(P11KMS_KMS_SPEC_RSA_2048, ED, rsa_enc);
@@ -167,7 +167,8 @@ START_TEST(test_sign_errors)
                                      P11KMS_KMS_SIGN_ECDSA_SHA_256, &sig),
                      P11KMS_KMS_VALIDATION);
     ck_assert_int_eq(p11kms_kms_sign(kt.kms, &kt.caller, NULL, ec, big, 4096, RAW,
-                                     P11KMS_KMS_SIGN_ECDSA_SHA_256, &sig), P11KMS_KMS_OK);
+                                     P11KMS_KMS_SIGN_ECDSA_SHA_256, &sig),
+                     P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&sig);
     ck_assert_int_eq(p11kms_kms_sign(kt.kms, &kt.caller, NULL, ec, big, 48, DIG,
                                      P11KMS_KMS_SIGN_ECDSA_SHA_256, &sig),
@@ -187,7 +188,7 @@ START_TEST(test_oaep)
     EVP_PKEY_CTX *c;
     uint8_t msg[215], ct[256];
     size_t ctlen = sizeof(ct);
-    p11kms_kms_bytes pt = { NULL, 0 }, ect = { NULL, 0 };
+    p11kms_kms_bytes pt = {NULL, 0}, ect = {NULL, 0};
     p11kms_kms_key_meta m;
 
     memset(msg, 'm', sizeof(msg));
@@ -205,9 +206,9 @@ START_TEST(test_oaep)
     ck_assert(EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1);
     ck_assert(EVP_PKEY_encrypt(c, ct, &ctlen, msg, 190) == 1);
     EVP_PKEY_CTX_free(c);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, id, ct, ctlen,
-                                                      NULL, P11KMS_KMS_ENC_RSAES_OAEP_SHA_256,
-                                                      &pt, NULL), P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, id, ct, ctlen, NULL,
+                                                      P11KMS_KMS_ENC_RSAES_OAEP_SHA_256, &pt, NULL),
+                                   P11KMS_KMS_OK));
     ck_assert_uint_eq(pt.len, 190);
     ck_assert_mem_eq(pt.data, msg, 190);
     p11kms_kms_bytes_clear(&pt);
@@ -221,9 +222,9 @@ START_TEST(test_oaep)
     ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, msg, 215, NULL,
                                         P11KMS_KMS_ENC_RSAES_OAEP_SHA_1, &ect, NULL),
                      P11KMS_KMS_VALIDATION);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, msg, 214,
-                                                      NULL, P11KMS_KMS_ENC_RSAES_OAEP_SHA_1,
-                                                      &ect, NULL), P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, msg, 214, NULL,
+                                                      P11KMS_KMS_ENC_RSAES_OAEP_SHA_1, &ect, NULL),
+                                   P11KMS_KMS_OK));
     ck_assert_int_eq(p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, id, ect.data, ect.len, NULL,
                                         P11KMS_KMS_ENC_RSAES_OAEP_SHA_1, &pt, NULL),
                      P11KMS_KMS_OK);
@@ -244,13 +245,12 @@ END_TEST
 
 START_TEST(test_hmac)
 {
-    static const p11kms_kms_key_spec specs[] = { P11KMS_KMS_SPEC_HMAC_256,
-                                                 P11KMS_KMS_SPEC_HMAC_384,
-                                                 P11KMS_KMS_SPEC_HMAC_512 };
+    static const p11kms_kms_key_spec specs[] = {P11KMS_KMS_SPEC_HMAC_256, P11KMS_KMS_SPEC_HMAC_384,
+                                                P11KMS_KMS_SPEC_HMAC_512};
     char id[37];
     const uint8_t msg[] = "mac me";
-    uint8_t big[4097] = { 0 };
-    p11kms_kms_bytes mac = { NULL, 0 }, mac2 = { NULL, 0 };
+    uint8_t big[4097] = {0};
+    p11kms_kms_bytes mac = {NULL, 0}, mac2 = {NULL, 0};
     p11kms_kms_public_key pk;
 
     for (int i = 0; i < 3; i++) {
@@ -260,26 +260,28 @@ START_TEST(test_hmac)
                                                                sizeof(msg), alg, &mac),
                                        P11KMS_KMS_OK));
         ck_assert_uint_eq(mac.len, 32 + 16 * (size_t)i);
-        ck_assert_int_eq(p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, msg, sizeof(msg),
-                                                 alg, &mac2), P11KMS_KMS_OK);
+        ck_assert_int_eq(
+            p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, msg, sizeof(msg), alg, &mac2),
+            P11KMS_KMS_OK);
         ck_assert_mem_eq(mac.data, mac2.data, mac.len);
         KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_verify_mac(kt.kms, &kt.caller, NULL, id, msg,
-                                                             sizeof(msg), alg, mac.data,
-                                                             mac.len), P11KMS_KMS_OK));
+                                                             sizeof(msg), alg, mac.data, mac.len),
+                                       P11KMS_KMS_OK));
         mac.data[0] ^= 1;
         KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_verify_mac(kt.kms, &kt.caller, NULL, id, msg,
-                                                             sizeof(msg), alg, mac.data,
-                                                             mac.len), P11KMS_KMS_INVALID_MAC));
-        ck_assert_int_eq(p11kms_kms_verify_mac(kt.kms, &kt.caller, NULL, id, msg, sizeof(msg),
-                                               alg, mac.data, mac.len - 1),
+                                                             sizeof(msg), alg, mac.data, mac.len),
+                                       P11KMS_KMS_INVALID_MAC));
+        ck_assert_int_eq(p11kms_kms_verify_mac(kt.kms, &kt.caller, NULL, id, msg, sizeof(msg), alg,
+                                               mac.data, mac.len - 1),
                          P11KMS_KMS_INVALID_MAC);
         ck_assert_int_eq(p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, msg, sizeof(msg),
                                                  (p11kms_kms_mac_alg)((i + 1) % 3), &mac2),
                          P11KMS_KMS_INVALID_KEY_USAGE);
-        ck_assert_int_eq(p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, big, 4097, alg,
-                                                 &mac2), P11KMS_KMS_VALIDATION);
-        ck_assert_int_eq(p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, big, 0, alg,
-                                                 &mac2), P11KMS_KMS_VALIDATION);
+        ck_assert_int_eq(
+            p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, big, 4097, alg, &mac2),
+            P11KMS_KMS_VALIDATION);
+        ck_assert_int_eq(p11kms_kms_generate_mac(kt.kms, &kt.caller, NULL, id, big, 0, alg, &mac2),
+                         P11KMS_KMS_VALIDATION);
         ck_assert_int_eq(p11kms_kms_get_public_key(kt.kms, &kt.caller, NULL, id, &pk),
                          P11KMS_KMS_UNSUPPORTED);
         p11kms_kms_bytes_clear(&mac);

@@ -20,24 +20,23 @@
 #include "tests/kms/kms-testutil.h"
 
 #define SYM P11KMS_KMS_SPEC_SYMMETRIC_DEFAULT
-#define ED P11KMS_KMS_USAGE_ENCRYPT_DECRYPT
-#define SD P11KMS_KMS_ENC_SYMMETRIC_DEFAULT
+#define ED  P11KMS_KMS_USAGE_ENCRYPT_DECRYPT
+#define SD  P11KMS_KMS_ENC_SYMMETRIC_DEFAULT
 
-static const p11kms_kms_ec_pair ctx_pairs[] = { { "tenant", "a" }, { "purpose", "t" } };
-static const p11kms_kms_context ctx = { ctx_pairs, 2 };
+static const p11kms_kms_ec_pair ctx_pairs[] = {{"tenant", "a"}, {"purpose", "t"}};
+static const p11kms_kms_context ctx = {ctx_pairs, 2};
 
 static p11kms_kms_rc enc(const char *ref, const char *msg, const p11kms_kms_context *c,
                          p11kms_kms_bytes *out, uint32_t *ver)
 {
-    return p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, ref, (const uint8_t *)msg, strlen(msg),
-                              c, SD, out, ver);
+    return p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, ref, (const uint8_t *)msg, strlen(msg), c,
+                              SD, out, ver);
 }
 
-static p11kms_kms_rc dec(const char *ref, const p11kms_kms_bytes *ct,
-                         const p11kms_kms_context *c, p11kms_kms_bytes *out)
+static p11kms_kms_rc dec(const char *ref, const p11kms_kms_bytes *ct, const p11kms_kms_context *c,
+                         p11kms_kms_bytes *out)
 {
-    return p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, ref, ct->data, ct->len, c, SD, out,
-                              NULL);
+    return p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, ref, ct->data, ct->len, c, SD, out, NULL);
 }
 
 static uint32_t current_version(const char *id)
@@ -65,11 +64,11 @@ START_TEST(test_create_describe)
     p.description = "orders db";
     p.app_id = (const uint8_t *)"\x01\x02";
     p.app_id_len = 2;
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_create_key(kt.kms, &kt.caller, &p, &m),
-                                   P11KMS_KMS_OK));
+    KT_AUDITED(1,
+               ck_assert_int_eq(p11kms_kms_create_key(kt.kms, &kt.caller, &p, &m), P11KMS_KMS_OK));
     ck_assert_int_eq(strlen(m.key_id), 36);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, m.key_id,
-                                                           &d), P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, m.key_id, &d),
+                                   P11KMS_KMS_OK));
     ck_assert_str_eq(d.key_id, m.key_id);
     ck_assert(d.enabled);
     ck_assert_int_eq(d.state, P11KMS_KMS_STATE_ENABLED);
@@ -106,8 +105,8 @@ START_TEST(test_spec_usage_matrix)
     p.usage = P11KMS_KMS_USAGE_SIGN_VERIFY;
     ck_assert_int_eq(p11kms_kms_create_key(kt.kms, &kt.caller, &p, NULL), P11KMS_KMS_VALIDATION);
     ck_assert(p11kms_kms_spec_usage_allowed(P11KMS_KMS_SPEC_RSA_2048, ED));
-    ck_assert(p11kms_kms_spec_usage_allowed(P11KMS_KMS_SPEC_RSA_2048,
-                                            P11KMS_KMS_USAGE_SIGN_VERIFY));
+    ck_assert(
+        p11kms_kms_spec_usage_allowed(P11KMS_KMS_SPEC_RSA_2048, P11KMS_KMS_USAGE_SIGN_VERIFY));
 }
 END_TEST
 
@@ -143,19 +142,20 @@ END_TEST
 START_TEST(test_not_logged_in)
 {
     char id[37];
-    p11kms_kms_bytes ct = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0};
 
     p11kms_kms_key *h = NULL;
 
     kt_create(SYM, ED, id);
     ck_assert_int_eq(p11kms_kms_key_open(kt.kms, id, &h), P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
-                                        NULL, SD, &ct, NULL), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1, NULL,
+                                        SD, &ct, NULL),
+                     P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     ck_assert_int_eq(p11kms_kms_logout(kt.kms, &kt.caller), P11KMS_KMS_OK);
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL,
-                                                      (const uint8_t *)"a", 1, NULL, SD, &ct,
-                                                      NULL), P11KMS_KMS_NOT_LOGGED_IN));
+                                                      (const uint8_t *)"a", 1, NULL, SD, &ct, NULL),
+                                   P11KMS_KMS_NOT_LOGGED_IN));
     KT_AUDITED(1, ck_assert_int_eq(enc(id, "x", NULL, &ct, NULL), P11KMS_KMS_NOT_LOGGED_IN));
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_USER,
                                                     "wrong-pin-123", 13),
@@ -165,8 +165,9 @@ START_TEST(test_not_logged_in)
                                    P11KMS_KMS_OK));
     ck_assert_int_eq(enc(id, "x", NULL, &ct, NULL), P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
-                                        NULL, SD, &ct, NULL), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1, NULL,
+                                        SD, &ct, NULL),
+                     P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_key_release(h);
 }
@@ -180,13 +181,14 @@ START_TEST(test_login_keyfile)
 
     snprintf(keyfile, sizeof(keyfile), "%s/service.key", kt.dir);
     ck_assert_int_eq(p11kms_store_open(kt.path, NULL, &st), P11KMS_STORE_OK);
-    ck_assert_int_eq(p11kms_store_login(st, P11KMS_STORE_USER_USER, KT_USER_PIN,
-                                        strlen(KT_USER_PIN)), P11KMS_STORE_OK);
+    ck_assert_int_eq(
+        p11kms_store_login(st, P11KMS_STORE_USER_USER, KT_USER_PIN, strlen(KT_USER_PIN)),
+        P11KMS_STORE_OK);
     ck_assert_int_eq(p11kms_store_service_key_create(st, keyfile), P11KMS_STORE_OK);
     p11kms_store_close(st);
     k2 = kt_open(0);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_login_keyfile(k2, &kt.caller, keyfile),
-                                   P11KMS_KMS_OK));
+    KT_AUDITED(1,
+               ck_assert_int_eq(p11kms_kms_login_keyfile(k2, &kt.caller, keyfile), P11KMS_KMS_OK));
     ck_assert_int_eq(p11kms_kms_logged_in(k2), P11KMS_KMS_USER_USER);
     p11kms_kms_close(kt.kms);
     kt.kms = k2;
@@ -224,7 +226,7 @@ END_TEST
 START_TEST(test_aliases)
 {
     char a[37], b[37];
-    p11kms_kms_bytes ct = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0}, pt = {NULL, 0};
     p11kms_kms_key_meta m;
     p11kms_kms_alias_list l;
 
@@ -245,8 +247,7 @@ START_TEST(test_aliases)
     ck_assert_int_eq(p11kms_kms_create_alias(kt.kms, &kt.caller, "alias/x", "alias/app-1"),
                      P11KMS_KMS_VALIDATION);
     /* Case-sensitive: alias/APP-1 is another alias. */
-    ck_assert_int_eq(p11kms_kms_create_alias(kt.kms, &kt.caller, "alias/APP-1", b),
-                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_create_alias(kt.kms, &kt.caller, "alias/APP-1", b), P11KMS_KMS_OK);
     /* Accepted for use and describe ... */
     ck_assert_int_eq(enc("alias/app-1", "hi", NULL, &ct, NULL), P11KMS_KMS_OK);
     ck_assert_int_eq(dec(NULL, &ct, NULL, &pt), P11KMS_KMS_OK);
@@ -256,20 +257,17 @@ START_TEST(test_aliases)
     ck_assert_str_eq(m.first_alias, "alias/app-1");
     p11kms_kms_key_meta_clear(&m);
     /* ... refused by management calls. */
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_disable_key(kt.kms, &kt.caller, NULL,
-                                                          "alias/app-1"), P11KMS_KMS_NOT_FOUND));
-    ck_assert_int_eq(p11kms_kms_update_alias(kt.kms, &kt.caller, "alias/app-1", b),
-                     P11KMS_KMS_OK);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_disable_key(kt.kms, &kt.caller, NULL, "alias/app-1"),
+                                   P11KMS_KMS_NOT_FOUND));
+    ck_assert_int_eq(p11kms_kms_update_alias(kt.kms, &kt.caller, "alias/app-1", b), P11KMS_KMS_OK);
     ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, "alias/app-1", &m),
                      P11KMS_KMS_OK);
     ck_assert_str_eq(m.key_id, b);
     p11kms_kms_key_meta_clear(&m);
-    ck_assert_int_eq(p11kms_kms_list_aliases(kt.kms, &kt.caller, NULL, 0, NULL, &l),
-                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_list_aliases(kt.kms, &kt.caller, NULL, 0, NULL, &l), P11KMS_KMS_OK);
     ck_assert_uint_eq(l.n, 2);
     p11kms_kms_alias_list_clear(&l);
-    ck_assert_int_eq(p11kms_kms_list_aliases(kt.kms, &kt.caller, b, 1, NULL, &l),
-                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_list_aliases(kt.kms, &kt.caller, b, 1, NULL, &l), P11KMS_KMS_OK);
     ck_assert_uint_eq(l.n, 1);
     ck_assert_ptr_nonnull(l.next_marker);
     p11kms_kms_alias_list_clear(&l);
@@ -287,15 +285,15 @@ END_TEST
 START_TEST(test_states)
 {
     char id[37], other[37];
-    p11kms_kms_bytes ct = { NULL, 0 }, ct2 = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0}, ct2 = {NULL, 0}, pt = {NULL, 0};
     int64_t when = 0, now = p11kms_time_now_ms();
     p11kms_kms_key_meta m;
 
     kt_create(SYM, ED, id);
     kt_create(SYM, ED, other);
     ck_assert_int_eq(enc(id, "secret", &ctx, &ct, NULL), P11KMS_KMS_OK);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_disable_key(kt.kms, &kt.caller, NULL, id),
-                                   P11KMS_KMS_OK));
+    KT_AUDITED(
+        1, ck_assert_int_eq(p11kms_kms_disable_key(kt.kms, &kt.caller, NULL, id), P11KMS_KMS_OK));
     KT_AUDITED(1, ck_assert_int_eq(enc(id, "x", NULL, &ct2, NULL), P11KMS_KMS_DISABLED));
     ck_assert_int_eq(dec(NULL, &ct, &ctx, &pt), P11KMS_KMS_DISABLED);
     ck_assert_int_eq(p11kms_kms_enable_key(kt.kms, &kt.caller, NULL, id), P11KMS_KMS_OK);
@@ -305,9 +303,9 @@ START_TEST(test_states)
                      P11KMS_KMS_VALIDATION);
     ck_assert_int_eq(p11kms_kms_schedule_key_deletion(kt.kms, &kt.caller, NULL, id, 31, NULL),
                      P11KMS_KMS_VALIDATION);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_schedule_key_deletion(kt.kms, &kt.caller, NULL,
-                                                                    id, 0, &when),
-                                   P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(
+                      p11kms_kms_schedule_key_deletion(kt.kms, &kt.caller, NULL, id, 0, &when),
+                      P11KMS_KMS_OK));
     ck_assert(when >= now + 30 * P11KMS_MS_PER_DAY - 5000 &&
               when <= now + 30 * P11KMS_MS_PER_DAY + 5000);
     ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, id, &m), P11KMS_KMS_OK);
@@ -317,17 +315,16 @@ START_TEST(test_states)
     p11kms_kms_key_meta_clear(&m);
     ck_assert_int_eq(enc(id, "x", NULL, &ct2, NULL), P11KMS_KMS_INVALID_STATE);
     ck_assert_int_eq(dec(NULL, &ct, &ctx, &pt), P11KMS_KMS_INVALID_STATE);
-    ck_assert_int_eq(p11kms_kms_enable_key(kt.kms, &kt.caller, NULL, id),
-                     P11KMS_KMS_INVALID_STATE);
+    ck_assert_int_eq(p11kms_kms_enable_key(kt.kms, &kt.caller, NULL, id), P11KMS_KMS_INVALID_STATE);
     ck_assert_int_eq(p11kms_kms_schedule_key_deletion(kt.kms, &kt.caller, NULL, id, 7, NULL),
                      P11KMS_KMS_INVALID_STATE);
     /* A pending-deletion key may be the source of a ReEncrypt, not its target. */
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len,
-                                                         &ctx, NULL, NULL, NULL, other, NULL,
-                                                         &ct2), P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &ctx,
+                                                         NULL, NULL, NULL, other, NULL, &ct2),
+                                   P11KMS_KMS_OK));
     p11kms_kms_bytes_clear(&ct2);
-    ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &ctx, NULL,
-                                           NULL, NULL, id, NULL, &ct2),
+    ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &ctx, NULL, NULL,
+                                           NULL, id, NULL, &ct2),
                      P11KMS_KMS_INVALID_STATE);
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_cancel_key_deletion(kt.kms, &kt.caller, NULL, id),
                                    P11KMS_KMS_OK));
@@ -373,8 +370,7 @@ START_TEST(test_deletion_run_due)
     ck_assert_str_eq(out, "0 0 0");
     ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, id, NULL),
                      P11KMS_KMS_NOT_FOUND);
-    ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, keep, NULL),
-                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, keep, NULL), P11KMS_KMS_OK);
     p11kms_kms_close(kt.kms);
     kt.kms = NULL;
     snprintf(wal, sizeof(wal), "%s-wal", kt.path);
@@ -393,24 +389,24 @@ START_TEST(test_rotation_settings)
     int64_t now = p11kms_time_now_ms();
 
     kt_create(SYM, ED, id);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_get_key_rotation_status(kt.kms, &kt.caller, NULL,
-                                                                      id, &s), P11KMS_KMS_OK));
+    KT_AUDITED(
+        1, ck_assert_int_eq(p11kms_kms_get_key_rotation_status(kt.kms, &kt.caller, NULL, id, &s),
+                            P11KMS_KMS_OK));
     ck_assert(!s.enabled);
     ck_assert_int_eq(s.next_rotation_ms, 0);
     ck_assert_int_eq(p11kms_kms_enable_key_rotation(kt.kms, &kt.caller, NULL, id, 89),
                      P11KMS_KMS_VALIDATION);
     ck_assert_int_eq(p11kms_kms_enable_key_rotation(kt.kms, &kt.caller, NULL, id, 2561),
                      P11KMS_KMS_VALIDATION);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_enable_key_rotation(kt.kms, &kt.caller, NULL, id,
-                                                                  0), P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_enable_key_rotation(kt.kms, &kt.caller, NULL, id, 0),
+                                   P11KMS_KMS_OK));
     ck_assert_int_eq(p11kms_kms_get_key_rotation_status(kt.kms, &kt.caller, NULL, id, &s),
                      P11KMS_KMS_OK);
     ck_assert(s.enabled);
     ck_assert_uint_eq(s.period_days, 365);
     ck_assert(s.next_rotation_ms >= now + 365 * P11KMS_MS_PER_DAY - 5000 &&
               s.next_rotation_ms <= now + 365 * P11KMS_MS_PER_DAY + 5000);
-    ck_assert_int_eq(p11kms_kms_disable_key_rotation(kt.kms, &kt.caller, NULL, id),
-                     P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_disable_key_rotation(kt.kms, &kt.caller, NULL, id), P11KMS_KMS_OK);
     ck_assert_int_eq(p11kms_kms_get_key_rotation_status(kt.kms, &kt.caller, NULL, id, &s),
                      P11KMS_KMS_OK);
     ck_assert(!s.enabled);
@@ -420,7 +416,7 @@ END_TEST
 START_TEST(test_rotation_keeps_old_versions)
 {
     char id[37];
-    p11kms_kms_bytes v1 = { NULL, 0 }, ct = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_kms_bytes v1 = {NULL, 0}, ct = {NULL, 0}, pt = {NULL, 0};
     p11kms_kms_rotation_list rl;
     uint32_t ver = 0, nv = 0;
 
@@ -428,8 +424,9 @@ START_TEST(test_rotation_keeps_old_versions)
     ck_assert_int_eq(enc(id, "made under v1", &ctx, &v1, &ver), P11KMS_KMS_OK);
     ck_assert_uint_eq(ver, 1);
     for (uint32_t i = 2; i <= 4; i++) {
-        KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_rotate_key_on_demand(kt.kms, &kt.caller, NULL,
-                                                                       id, &nv), P11KMS_KMS_OK));
+        KT_AUDITED(
+            1, ck_assert_int_eq(p11kms_kms_rotate_key_on_demand(kt.kms, &kt.caller, NULL, id, &nv),
+                                P11KMS_KMS_OK));
         ck_assert_uint_eq(nv, i);
     }
     ck_assert_int_eq(dec(NULL, &v1, &ctx, &pt), P11KMS_KMS_OK);
@@ -540,7 +537,7 @@ START_TEST(test_service_key)
 {
     char id[37], id2[37];
     p11kms_kms_key_meta m;
-    p11kms_kms_bytes ct = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0};
 
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_service_key(kt.kms, &kt.caller, "sqlite", id),
                                    P11KMS_KMS_OK));
@@ -549,8 +546,8 @@ START_TEST(test_service_key)
     ck_assert_str_eq(id, id2);
     ck_assert_int_eq(p11kms_kms_service_key(kt.kms, &kt.caller, "Bad Name", id2),
                      P11KMS_KMS_VALIDATION);
-    ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, "alias/p11kms/sqlite",
-                                             &m), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &kt.caller, NULL, "alias/p11kms/sqlite", &m),
+                     P11KMS_KMS_OK);
     ck_assert_str_eq(m.key_id, id);
     ck_assert_int_eq(m.manager, P11KMS_KMS_MANAGER_SERVICE);
     ck_assert(m.rotation_enabled);
@@ -560,8 +557,8 @@ START_TEST(test_service_key)
                      P11KMS_KMS_UNSUPPORTED);
     ck_assert_int_eq(p11kms_kms_schedule_key_deletion(kt.kms, &kt.caller, NULL, id, 7, NULL),
                      P11KMS_KMS_UNSUPPORTED);
-    ck_assert_int_eq(p11kms_kms_put_key_policy(kt.kms, &kt.caller, NULL, id, "default",
-                                               "{}", 1), P11KMS_KMS_UNSUPPORTED);
+    ck_assert_int_eq(p11kms_kms_put_key_policy(kt.kms, &kt.caller, NULL, id, "default", "{}", 1),
+                     P11KMS_KMS_UNSUPPORTED);
     p11kms_kms_bytes_clear(&ct);
 }
 END_TEST
@@ -572,15 +569,16 @@ START_TEST(test_encrypt_roundtrip_and_limits)
 {
     char id[37];
     uint8_t big[4097];
-    p11kms_kms_bytes ct = { NULL, 0 }, pt = { NULL, 0 };
-    const p11kms_kms_ec_pair rev[] = { { "purpose", "t" }, { "tenant", "a" } };
-    const p11kms_kms_context ctx_rev = { rev, 2 };
+    p11kms_kms_bytes ct = {NULL, 0}, pt = {NULL, 0};
+    const p11kms_kms_ec_pair rev[] = {{"purpose", "t"}, {"tenant", "a"}};
+    const p11kms_kms_context ctx_rev = {rev, 2};
     char kid[37];
 
     kt_create(SYM, ED, id);
     memset(big, 'A', sizeof(big));
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 4096,
-                                                      &ctx, SD, &ct, NULL), P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 4096, &ctx,
+                                                      SD, &ct, NULL),
+                                   P11KMS_KMS_OK));
     ck_assert_uint_eq(ct.len, p11kms_kms_envelope_blob_len(4096));
     /* Context order does not matter. */
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, NULL, ct.data,
@@ -591,12 +589,12 @@ START_TEST(test_encrypt_roundtrip_and_limits)
     ck_assert_mem_eq(pt.data, big, 4096);
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_bytes_clear(&pt);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 4097,
-                                                      NULL, SD, &ct, NULL),
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 4097, NULL,
+                                                      SD, &ct, NULL),
                                    P11KMS_KMS_VALIDATION));
     ck_assert_ptr_null(ct.data);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 0, NULL, SD, &ct,
-                                        NULL), P11KMS_KMS_VALIDATION);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 0, NULL, SD, &ct, NULL),
+                     P11KMS_KMS_VALIDATION);
     ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, NULL, id, big, 10, NULL,
                                         P11KMS_KMS_ENC_RSAES_OAEP_SHA_256, &ct, NULL),
                      P11KMS_KMS_INVALID_KEY_USAGE);
@@ -606,7 +604,7 @@ END_TEST
 
 static p11kms_kms_rc dec_bytes(const uint8_t *b, size_t n, const p11kms_kms_context *c)
 {
-    p11kms_kms_bytes pt = { NULL, 0 };
+    p11kms_kms_bytes pt = {NULL, 0};
     p11kms_kms_rc rc = p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, NULL, b, n, c, SD, &pt, NULL);
 
     p11kms_kms_bytes_clear(&pt);
@@ -616,10 +614,10 @@ static p11kms_kms_rc dec_bytes(const uint8_t *b, size_t n, const p11kms_kms_cont
 START_TEST(test_malformed_blob_errors)
 {
     char id[37], other[37];
-    p11kms_kms_bytes ct = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0}, pt = {NULL, 0};
     uint8_t buf[512];
-    const p11kms_kms_ec_pair wrong[] = { { "tenant", "b" }, { "purpose", "t" } };
-    const p11kms_kms_context wctx = { wrong, 2 };
+    const p11kms_kms_ec_pair wrong[] = {{"tenant", "b"}, {"purpose", "t"}};
+    const p11kms_kms_context wctx = {wrong, 2};
 
     kt_create(SYM, ED, id);
     kt_create(SYM, ED, other);
@@ -645,7 +643,7 @@ START_TEST(test_malformed_blob_errors)
     ck_assert_int_eq(dec_bytes(buf, ct.len, &ctx), P11KMS_KMS_INVALID_CIPHERTEXT);
     ck_assert_str_eq(p11kms_kms_last_detail(), "authentication failed");
     buf[ct.len - 20] ^= 0x01;
-    buf[45] = 7;                         /* key version 7 does not exist */
+    buf[45] = 7; /* key version 7 does not exist */
     ck_assert_int_eq(dec_bytes(buf, ct.len, &ctx), P11KMS_KMS_INVALID_CIPHERTEXT);
     ck_assert_str_eq(p11kms_kms_last_detail(), "unknown key version");
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, other, ct.data,
@@ -660,7 +658,7 @@ END_TEST
 START_TEST(test_data_keys)
 {
     char id[37];
-    p11kms_kms_bytes pt = { NULL, 0 }, ct = { NULL, 0 }, back = { NULL, 0 };
+    p11kms_kms_bytes pt = {NULL, 0}, ct = {NULL, 0}, back = {NULL, 0};
 
     kt_create(SYM, ED, id);
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_generate_data_key(kt.kms, &kt.caller, NULL, id,
@@ -683,20 +681,20 @@ START_TEST(test_data_keys)
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_bytes_clear(&back);
     ck_assert_int_eq(p11kms_kms_generate_data_key(kt.kms, &kt.caller, NULL, id,
-                                                  P11KMS_KMS_DATA_KEY_AES_128, 0, NULL, &pt,
-                                                  &ct), P11KMS_KMS_OK);
+                                                  P11KMS_KMS_DATA_KEY_AES_128, 0, NULL, &pt, &ct),
+                     P11KMS_KMS_OK);
     ck_assert_uint_eq(pt.len, 16);
     p11kms_kms_bytes_clear(&pt);
     p11kms_kms_bytes_clear(&ct);
     ck_assert_int_eq(p11kms_kms_generate_data_key(kt.kms, &kt.caller, NULL, id,
-                                                  P11KMS_KMS_DATA_KEY_NONE, 1025, NULL, &pt,
-                                                  &ct), P11KMS_KMS_VALIDATION);
+                                                  P11KMS_KMS_DATA_KEY_NONE, 1025, NULL, &pt, &ct),
+                     P11KMS_KMS_VALIDATION);
     ck_assert_int_eq(p11kms_kms_generate_data_key(kt.kms, &kt.caller, NULL, id,
                                                   P11KMS_KMS_DATA_KEY_NONE, 0, NULL, &pt, &ct),
                      P11KMS_KMS_VALIDATION);
     ck_assert_int_eq(p11kms_kms_generate_data_key(kt.kms, &kt.caller, NULL, id,
-                                                  P11KMS_KMS_DATA_KEY_AES_256, 32, NULL, &pt,
-                                                  &ct), P11KMS_KMS_VALIDATION);
+                                                  P11KMS_KMS_DATA_KEY_AES_256, 32, NULL, &pt, &ct),
+                     P11KMS_KMS_VALIDATION);
     ck_assert_ptr_null(pt.data);
     ck_assert_ptr_null(ct.data);
 }
@@ -705,25 +703,27 @@ END_TEST
 START_TEST(test_re_encrypt)
 {
     char a[37], b[37], kid[37];
-    p11kms_kms_bytes ct = { NULL, 0 }, ct2 = { NULL, 0 }, pt = { NULL, 0 };
-    const p11kms_kms_ec_pair np[] = { { "new", "ctx" } };
-    const p11kms_kms_context nctx = { np, 1 };
+    p11kms_kms_bytes ct = {NULL, 0}, ct2 = {NULL, 0}, pt = {NULL, 0};
+    const p11kms_kms_ec_pair np[] = {{"new", "ctx"}};
+    const p11kms_kms_context nctx = {np, 1};
 
     kt_create(SYM, ED, a);
     kt_create(SYM, ED, b);
     ck_assert_int_eq(enc(a, "moving", &ctx, &ct, NULL), P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &nctx, NULL,
-                                           NULL, NULL, b, &nctx, &ct2),
+    ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &nctx, NULL, NULL,
+                                           NULL, b, &nctx, &ct2),
                      P11KMS_KMS_INVALID_CIPHERTEXT);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len,
-                                                         &ctx, NULL, NULL, NULL, b, &nctx,
-                                                         &ct2), P11KMS_KMS_OK));
-    ck_assert_int_eq(p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, NULL, ct2.data, ct2.len, &nctx,
-                                        SD, &pt, kid), P11KMS_KMS_OK);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &ctx,
+                                                         NULL, NULL, NULL, b, &nctx, &ct2),
+                                   P11KMS_KMS_OK));
+    ck_assert_int_eq(
+        p11kms_kms_decrypt(kt.kms, &kt.caller, NULL, NULL, ct2.data, ct2.len, &nctx, SD, &pt, kid),
+        P11KMS_KMS_OK);
     ck_assert_str_eq(kid, b);
     ck_assert_mem_eq(pt.data, "moving", 6);
-    ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &ctx, NULL, b,
-                                           NULL, a, NULL, &ct2), P11KMS_KMS_INCORRECT_KEY);
+    ck_assert_int_eq(p11kms_kms_re_encrypt(kt.kms, &kt.caller, ct.data, ct.len, &ctx, NULL, b, NULL,
+                                           a, NULL, &ct2),
+                     P11KMS_KMS_INCORRECT_KEY);
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_bytes_clear(&ct2);
     p11kms_kms_bytes_clear(&pt);
@@ -733,9 +733,9 @@ END_TEST
 START_TEST(test_raw_routes)
 {
     char id[37];
-    uint8_t iv[12] = { 1, 2, 3 }, iv16[16] = { 9 };
+    uint8_t iv[12] = {1, 2, 3}, iv16[16] = {9};
     p11kms_kms_raw_params p;
-    p11kms_kms_bytes ct = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0}, pt = {NULL, 0};
 
     kt_create(SYM, ED, id);
     memset(&p, 0, sizeof(p));
@@ -751,18 +751,18 @@ START_TEST(test_raw_routes)
     ck_assert_int_eq(p11kms_kms_rotate_key_on_demand(kt.kms, &kt.caller, NULL, id, NULL),
                      P11KMS_KMS_OK);
     p.version = 1;
-    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len,
-                                            &pt), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len, &pt),
+                     P11KMS_KMS_OK);
     ck_assert_mem_eq(pt.data, "raw data", 8);
     p11kms_kms_bytes_clear(&pt);
     p.version = 2;
-    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len,
-                                            &pt), P11KMS_KMS_INVALID_CIPHERTEXT);
+    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len, &pt),
+                     P11KMS_KMS_INVALID_CIPHERTEXT);
     p11kms_kms_bytes_clear(&ct);
     p.version = 1;
-    ck_assert_int_eq(p11kms_kms_raw_encrypt(kt.kms, &kt.caller, NULL, id, &p,
-                                            (const uint8_t *)"x", 1, &ct),
-                     P11KMS_KMS_INVALID_KEY_USAGE);
+    ck_assert_int_eq(
+        p11kms_kms_raw_encrypt(kt.kms, &kt.caller, NULL, id, &p, (const uint8_t *)"x", 1, &ct),
+        P11KMS_KMS_INVALID_KEY_USAGE);
     p.alg = P11KMS_KMS_ENC_P11KMS_AES_CBC_PAD;
     p.version = 0;
     p.iv = iv16;
@@ -771,8 +771,8 @@ START_TEST(test_raw_routes)
                                             (const uint8_t *)"0123456789abcdef", 16, &ct),
                      P11KMS_KMS_OK);
     ck_assert_uint_eq(ct.len, 32);
-    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len,
-                                            &pt), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len, &pt),
+                     P11KMS_KMS_OK);
     ck_assert_uint_eq(pt.len, 16);
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_bytes_clear(&pt);
@@ -780,8 +780,8 @@ START_TEST(test_raw_routes)
     ck_assert_int_eq(p11kms_kms_raw_encrypt(kt.kms, &kt.caller, NULL, id, &p,
                                             (const uint8_t *)"key bytes", 9, &ct),
                      P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len,
-                                            &pt), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_raw_decrypt(kt.kms, &kt.caller, NULL, id, &p, ct.data, ct.len, &pt),
+                     P11KMS_KMS_OK);
     ck_assert_uint_eq(pt.len, 9);
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_bytes_clear(&pt);
@@ -794,22 +794,25 @@ START_TEST(test_handle_sees_other_process)
 {
     char id[37], args[64];
     p11kms_kms_key *h = NULL;
-    p11kms_kms_bytes ct = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0};
 
     kt_create(SYM, ED, id);
     ck_assert_int_eq(p11kms_kms_key_open(kt.kms, id, &h), P11KMS_KMS_OK);
     ck_assert_str_eq(p11kms_kms_key_id(h), id);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
-                                        NULL, SD, &ct, NULL), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1, NULL,
+                                        SD, &ct, NULL),
+                     P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     snprintf(args, sizeof(args), "disable %s", id);
     ck_assert_int_eq(kt_tool(NULL, args, NULL, 0), 0);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
-                                        NULL, SD, &ct, NULL), P11KMS_KMS_DISABLED);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1, NULL,
+                                        SD, &ct, NULL),
+                     P11KMS_KMS_DISABLED);
     snprintf(args, sizeof(args), "enable %s", id);
     ck_assert_int_eq(kt_tool(NULL, args, NULL, 0), 0);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1,
-                                        NULL, SD, &ct, NULL), P11KMS_KMS_OK);
+    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &kt.caller, h, NULL, (const uint8_t *)"a", 1, NULL,
+                                        SD, &ct, NULL),
+                     P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     p11kms_kms_key_release(h);
 }
@@ -876,7 +879,7 @@ END_TEST
 START_TEST(test_policies)
 {
     char id[37], *doc = NULL, deny[512];
-    p11kms_kms_bytes ct = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0};
     uint64_t before;
 
     kt_create(SYM, ED, id);
@@ -885,8 +888,8 @@ START_TEST(test_policies)
     ck_assert_ptr_nonnull(strstr(doc, "kms:*"));
     free(doc);
     ck_assert_int_eq(p11kms_kms_put_key_policy(kt.kms, &kt.caller, NULL, id, "default",
-                                               "{\"Version\":\"2012-10-17\",\"Statement\":[",
-                                               0), P11KMS_KMS_MALFORMED_POLICY);
+                                               "{\"Version\":\"2012-10-17\",\"Statement\":[", 0),
+                     P11KMS_KMS_MALFORMED_POLICY);
     /* A policy that locks the caller out is refused unless bypassed. */
     snprintf(deny, sizeof(deny),
              "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
@@ -897,8 +900,8 @@ START_TEST(test_policies)
     snprintf(deny, sizeof(deny),
              "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
              "\"Principal\":{\"Unix\":\"uid:%u\"},\"Action\":\"kms:*\",\"Resource\":\"*\"},"
-             "{\"Effect\":\"Deny\",\"Principal\":{\"Unix\":\"*\"},\"Action\":\"kms:Encrypt\","
-             "\"Resource\":\"*\",\"Condition\":{\"StringEquals\":"
+             "{\"Sid\":\"NoTenantB\",\"Effect\":\"Deny\",\"Principal\":{\"Unix\":\"*\"},"
+             "\"Action\":\"kms:Encrypt\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":"
              "{\"kms:EncryptionContext:tenant\":\"b\"}}}]}",
              (unsigned)kt.caller.uid);
     ck_assert_int_eq(p11kms_kms_put_key_policy(kt.kms, &kt.caller, NULL, id, "default", deny, 0),
@@ -906,13 +909,51 @@ START_TEST(test_policies)
     ck_assert_int_eq(enc(id, "ok", &ctx, &ct, NULL), P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     {
-        const p11kms_kms_ec_pair bp[] = { { "tenant", "b" } };
-        const p11kms_kms_context bctx = { bp, 1 };
+        const p11kms_kms_ec_pair bp[] = {{"tenant", "b"}};
+        const p11kms_kms_context bctx = {bp, 1};
         before = kt_audit_count();
         ck_assert_int_eq(enc(id, "no", &bctx, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
         ck_assert_uint_eq(kt_audit_count() - before, 1);
         ck_assert_ptr_nonnull(strstr(p11kms_kms_last_detail(), "kms:Encrypt"));
+        /* the record names the deciding statement */
+        ck_assert_ptr_nonnull(strstr(p11kms_kms_last_detail(), "Sid \"NoTenantB\""));
     }
+}
+END_TEST
+
+/* An identity policy that no longer parses (a damaged or foreign row) must
+ * not silently vanish from evaluation: it may hold a Deny.  Fail closed. */
+START_TEST(test_identity_policy_unparsable_fails_closed)
+{
+    char id[37], principal[32];
+    p11kms_caller other = kt.caller;
+    p11kms_kms_bytes ct = {NULL, 0};
+    p11kms_store *st = NULL;
+
+    other.uid = kt.caller.uid + 1003;
+    other.user[0] = '\0';
+    other.ngroups = 0;
+    kt_create(SYM, ED, id);
+    snprintf(principal, sizeof(principal), "uid:%u", (unsigned)other.uid);
+    ck_assert_int_eq(p11kms_kms_put_identity_policy(kt.kms, &kt.caller, principal,
+                                                    "{\"Version\":\"2012-10-17\",\"Statement\":"
+                                                    "[{\"Effect\":\"Allow\",\"Action\":"
+                                                    "\"kms:Encrypt\",\"Resource\":\"*\"}]}"),
+                     P11KMS_KMS_OK);
+    ck_assert_int_eq(
+        p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+        P11KMS_KMS_OK);
+    p11kms_kms_bytes_clear(&ct);
+    ck_assert_int_eq(p11kms_store_open(kt.path, NULL, &st), P11KMS_STORE_OK);
+    ck_assert_int_eq(p11kms_store_identity_policy_put(st, P11KMS_STORE_PRINCIPAL_UID, other.uid,
+                                                      "default", "{\"Statement\": [oops",
+                                                      p11kms_time_now_ms()),
+                     P11KMS_STORE_OK);
+    p11kms_store_close(st);
+    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id,
+                                                      (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+                                   P11KMS_KMS_INTERNAL));
+    ck_assert_ptr_null(ct.data);
 }
 END_TEST
 
@@ -920,8 +961,8 @@ START_TEST(test_grants_and_identity_policies)
 {
     char id[37], principal[32], *gid = NULL, *tok = NULL, *list = NULL, *doc = NULL;
     p11kms_caller other = kt.caller, third = kt.caller;
-    p11kms_kms_bytes ct = { NULL, 0 };
-    const char *ops[] = { "Encrypt" }, *ops2[] = { "Encrypt", "RetireGrant" };
+    p11kms_kms_bytes ct = {NULL, 0};
+    const char *ops[] = {"Encrypt"}, *ops2[] = {"Encrypt", "RetireGrant"};
     p11kms_kms_grant_params gp;
     p11kms_kms_create_params cp;
 
@@ -933,8 +974,8 @@ START_TEST(test_grants_and_identity_policies)
     third.ngroups = 0;
     kt_create(SYM, ED, id);
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id,
-                                                      (const uint8_t *)"x", 1, NULL, SD, &ct,
-                                                      NULL), P11KMS_KMS_ACCESS_DENIED));
+                                                      (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+                                   P11KMS_KMS_ACCESS_DENIED));
     memset(&cp, 0, sizeof(cp));
     ck_assert_int_eq(p11kms_kms_create_key(kt.kms, &other, &cp, NULL), P11KMS_KMS_ACCESS_DENIED);
     /* A grant allows, until revoked. */
@@ -943,10 +984,12 @@ START_TEST(test_grants_and_identity_policies)
     gp.grantee_principal = principal;
     gp.operations = ops;
     gp.n_operations = 1;
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_create_grant(kt.kms, &kt.caller, NULL, id, &gp,
-                                                           &gid, &tok), P11KMS_KMS_OK));
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL,
-                                        SD, &ct, NULL), P11KMS_KMS_OK);
+    KT_AUDITED(
+        1, ck_assert_int_eq(p11kms_kms_create_grant(kt.kms, &kt.caller, NULL, id, &gp, &gid, &tok),
+                            P11KMS_KMS_OK));
+    ck_assert_int_eq(
+        p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+        P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     ck_assert_int_eq(p11kms_kms_list_grants(kt.kms, &kt.caller, NULL, id, &list), P11KMS_KMS_OK);
     ck_assert_ptr_nonnull(strstr(list, gid));
@@ -955,8 +998,9 @@ START_TEST(test_grants_and_identity_policies)
                      P11KMS_KMS_INVALID_GRANT_ID);
     KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_revoke_grant(kt.kms, &kt.caller, NULL, id, gid),
                                    P11KMS_KMS_OK));
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL,
-                                        SD, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
+    ck_assert_int_eq(
+        p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+        P11KMS_KMS_ACCESS_DENIED);
     ck_assert_int_eq(p11kms_kms_retire_grant(kt.kms, &other, tok, NULL, NULL, NULL),
                      P11KMS_KMS_INVALID_GRANT_TOKEN);
     free(gid);
@@ -966,10 +1010,10 @@ START_TEST(test_grants_and_identity_policies)
     gp.n_operations = 2;
     ck_assert_int_eq(p11kms_kms_create_grant(kt.kms, &kt.caller, NULL, id, &gp, &gid, &tok),
                      P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_retire_grant(kt.kms, &other, tok, NULL, NULL, NULL),
-                     P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL,
-                                        SD, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
+    ck_assert_int_eq(p11kms_kms_retire_grant(kt.kms, &other, tok, NULL, NULL, NULL), P11KMS_KMS_OK);
+    ck_assert_int_eq(
+        p11kms_kms_encrypt(kt.kms, &other, NULL, id, (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+        P11KMS_KMS_ACCESS_DENIED);
     free(gid);
     free(tok);
     /* Identity policies: admins only; the default key policy delegates. */
@@ -979,25 +1023,27 @@ START_TEST(test_grants_and_identity_policies)
                                                     "[{\"Effect\":\"Allow\",\"Action\":"
                                                     "\"kms:Encrypt\",\"Resource\":\"*\"}]}"),
                      P11KMS_KMS_ACCESS_DENIED);
-    KT_AUDITED(1, ck_assert_int_eq(p11kms_kms_put_identity_policy(
-                                       kt.kms, &kt.caller, principal,
-                                       "{\"Version\":\"2012-10-17\",\"Statement\":"
-                                       "[{\"Effect\":\"Allow\",\"Action\":"
-                                       "\"kms:Encrypt\",\"Resource\":\"*\"}]}"),
-                                   P11KMS_KMS_OK));
+    KT_AUDITED(1, ck_assert_int_eq(
+                      p11kms_kms_put_identity_policy(kt.kms, &kt.caller, principal,
+                                                     "{\"Version\":\"2012-10-17\",\"Statement\":"
+                                                     "[{\"Effect\":\"Allow\",\"Action\":"
+                                                     "\"kms:Encrypt\",\"Resource\":\"*\"}]}"),
+                      P11KMS_KMS_OK));
     ck_assert_int_eq(p11kms_kms_get_identity_policy(kt.kms, &kt.caller, principal, &doc),
                      P11KMS_KMS_OK);
     ck_assert_ptr_nonnull(strstr(doc, "kms:Encrypt"));
     free(doc);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &third, NULL, id, (const uint8_t *)"x", 1, NULL,
-                                        SD, &ct, NULL), P11KMS_KMS_OK);
+    ck_assert_int_eq(
+        p11kms_kms_encrypt(kt.kms, &third, NULL, id, (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+        P11KMS_KMS_OK);
     p11kms_kms_bytes_clear(&ct);
     ck_assert_int_eq(p11kms_kms_describe_key(kt.kms, &third, NULL, id, NULL),
                      P11KMS_KMS_ACCESS_DENIED);
     ck_assert_int_eq(p11kms_kms_delete_identity_policy(kt.kms, &kt.caller, principal),
                      P11KMS_KMS_OK);
-    ck_assert_int_eq(p11kms_kms_encrypt(kt.kms, &third, NULL, id, (const uint8_t *)"x", 1, NULL,
-                                        SD, &ct, NULL), P11KMS_KMS_ACCESS_DENIED);
+    ck_assert_int_eq(
+        p11kms_kms_encrypt(kt.kms, &third, NULL, id, (const uint8_t *)"x", 1, NULL, SD, &ct, NULL),
+        P11KMS_KMS_ACCESS_DENIED);
 }
 END_TEST
 
@@ -1020,7 +1066,7 @@ static p11kms_audit_entry *last_record(const char *event, p11kms_store **st)
 START_TEST(test_audit_records_hold_no_secrets)
 {
     char id[37];
-    p11kms_kms_bytes ct = { NULL, 0 }, pt = { NULL, 0 };
+    p11kms_kms_bytes ct = {NULL, 0}, pt = {NULL, 0};
     p11kms_store *st = NULL;
     p11kms_audit_entry *e;
 
@@ -1044,8 +1090,8 @@ START_TEST(test_audit_records_hold_no_secrets)
     ck_assert_str_eq(e->rec.error_message, "authentication failed");
     p11kms_audit_entry_list_free(e, 1);
     p11kms_store_close(st);
-    ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_USER, "bad-pin-0000",
-                                      12), P11KMS_KMS_ALREADY_LOGGED_IN);
+    ck_assert_int_eq(p11kms_kms_login(kt.kms, &kt.caller, P11KMS_KMS_USER_USER, "bad-pin-0000", 12),
+                     P11KMS_KMS_ALREADY_LOGGED_IN);
     e = last_record("Login", &st);
     ck_assert_ptr_null(strstr(e->rec.request_json, "bad-pin"));
     ck_assert_str_eq(e->rec.error_code, "AlreadyLoggedInException");
@@ -1093,6 +1139,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_policies);
     tcase_add_test(tc, test_audit_records_hold_no_secrets);
     tcase_add_test(tc, test_grants_and_identity_policies);
+    tcase_add_test(tc, test_identity_policy_unparsable_fails_closed);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(rot, kt_setup_rotating, kt_teardown);
     tcase_add_test(rot, test_rotate_new_keys_option);

@@ -102,33 +102,38 @@ CK_OBJECT_HANDLE p11t_aes_cmk(CK_SESSION_HANDLE s, const char *label)
 {
     CK_BBOOL t = CK_TRUE;
     CK_ULONG len = 32;
-    CK_MECHANISM m = { CKM_AES_KEY_GEN, NULL, 0 };
+    CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
     CK_ATTRIBUTE tmpl[] = {
-        { CKA_TOKEN, &t, sizeof(t) }, { CKA_VALUE_LEN, &len, sizeof(len) },
-        { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_ENCRYPT, &t, sizeof(t) }, { CKA_DECRYPT, &t, sizeof(t) },
+        {CKA_TOKEN, &t, sizeof(t)},
+        {CKA_VALUE_LEN, &len, sizeof(len)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_ENCRYPT, &t, sizeof(t)},
+        {CKA_DECRYPT, &t, sizeof(t)},
     };
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     CK(F->C_GenerateKey(s, &m, tmpl, 5, &h));
     return h;
 }
 
-CK_RV p11t_keypair(CK_SESSION_HANDLE s, CK_MECHANISM_TYPE mech, const char *label,
-                   int decrypt, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+CK_RV p11t_keypair(CK_SESSION_HANDLE s, CK_MECHANISM_TYPE mech, const char *label, int decrypt,
+                   CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
     CK_BBOOL t = CK_TRUE, f = CK_FALSE;
     CK_ULONG bits = 2048;
-    static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-    CK_MECHANISM m = { mech, NULL, 0 };
+    static CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    CK_MECHANISM m = {mech, NULL, 0};
     CK_ATTRIBUTE pt[] = {
-        { CKA_TOKEN, &t, sizeof(t) }, { CKA_LABEL, (void *)label, strlen(label) },
-        { mech == CKM_RSA_PKCS_KEY_PAIR_GEN ? CKA_MODULUS_BITS : CKA_EC_PARAMS,
-          mech == CKM_RSA_PKCS_KEY_PAIR_GEN ? (void *)&bits : (void *)p256,
-          mech == CKM_RSA_PKCS_KEY_PAIR_GEN ? sizeof(bits) : sizeof(p256) },
+        {CKA_TOKEN, &t, sizeof(t)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {mech == CKM_RSA_PKCS_KEY_PAIR_GEN ? CKA_MODULUS_BITS : CKA_EC_PARAMS,
+         mech == CKM_RSA_PKCS_KEY_PAIR_GEN ? (void *)&bits : (void *)p256,
+         mech == CKM_RSA_PKCS_KEY_PAIR_GEN ? sizeof(bits) : sizeof(p256)},
     };
     CK_ATTRIBUTE vt[] = {
-        { CKA_TOKEN, &t, sizeof(t) }, { CKA_LABEL, (void *)label, strlen(label) },
-        { CKA_SIGN, decrypt ? &f : &t, sizeof(t) }, { CKA_DECRYPT, decrypt ? &t : &f, sizeof(t) },
+        {CKA_TOKEN, &t, sizeof(t)},
+        {CKA_LABEL, (void *)label, strlen(label)},
+        {CKA_SIGN, decrypt ? &f : &t, sizeof(t)},
+        {CKA_DECRYPT, decrypt ? &t : &f, sizeof(t)},
     };
     return F->C_GenerateKeyPair(s, &m, pt, 3, vt, 4, pub, priv);
 }

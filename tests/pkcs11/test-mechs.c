@@ -11,11 +11,11 @@
 
 #include "p11-test-util.h"
 
-static CK_BYTE g_iv[12] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2 };
+static CK_BYTE g_iv[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
 
 static CK_GCM_PARAMS gcm(void)
 {
-    CK_GCM_PARAMS p = { g_iv, sizeof(g_iv), 96, (CK_BYTE *)"aad", 3, 128 };
+    CK_GCM_PARAMS p = {g_iv, sizeof(g_iv), 96, (CK_BYTE *)"aad", 3, 128};
     return p;
 }
 
@@ -24,7 +24,7 @@ START_TEST(test_gcm_state_machine)
     CK_SESSION_HANDLE s = p11t_user_session();
     CK_OBJECT_HANDLE k = p11t_aes_cmk(s, "gcm");
     CK_GCM_PARAMS p = gcm();
-    CK_MECHANISM m = { CKM_AES_GCM, &p, sizeof(p) };
+    CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof(p)};
     CK_BYTE pt[] = "attack at dawn", ct[64], back[64];
     CK_ULONG ctlen = 0, blen;
     CKRV(CKR_OPERATION_NOT_INITIALIZED, F->C_Encrypt(s, pt, 14, ct, &ctlen));
@@ -51,29 +51,35 @@ START_TEST(test_gcm_state_machine)
     /* bad parameters */
     CK_GCM_PARAMS bad = gcm();
     bad.ulTagBits = 40;
-    CK_MECHANISM mb = { CKM_AES_GCM, &bad, sizeof(bad) };
+    CK_MECHANISM mb = {CKM_AES_GCM, &bad, sizeof(bad)};
     CKRV(CKR_MECHANISM_PARAM_INVALID, F->C_EncryptInit(s, &mb, k));
-    CK_MECHANISM mn = { CKM_AES_GCM, NULL, 0 };
+    CK_MECHANISM mn = {CKM_AES_GCM, NULL, 0};
     CKRV(CKR_MECHANISM_PARAM_INVALID, F->C_EncryptInit(s, &mn, k));
-    CK_MECHANISM md = { CKM_DES3_CBC, NULL, 0 };
+    CK_MECHANISM md = {CKM_DES3_CBC, NULL, 0};
     CKRV(CKR_MECHANISM_INVALID, F->C_EncryptInit(s, &md, k));
     CKRV(CKR_ARGUMENTS_BAD, F->C_EncryptInit(s, NULL, k));
     /* wrong key type for the mechanism */
-    CK_MECHANISM oaep = { CKM_RSA_PKCS_OAEP, NULL, 0 };
+    CK_MECHANISM oaep = {CKM_RSA_PKCS_OAEP, NULL, 0};
     CKRV(CKR_MECHANISM_PARAM_INVALID, F->C_EncryptInit(s, &oaep, k));
 }
 END_TEST
 
 /* CK_GCM_PARAMS without ulIvBits, as some 2.40 headers define it. */
-struct gcm_short { CK_BYTE_PTR iv; CK_ULONG ivlen; CK_BYTE_PTR aad; CK_ULONG aadlen; CK_ULONG tag; };
+struct gcm_short {
+    CK_BYTE_PTR iv;
+    CK_ULONG ivlen;
+    CK_BYTE_PTR aad;
+    CK_ULONG aadlen;
+    CK_ULONG tag;
+};
 
 START_TEST(test_gcm_multipart_and_layouts)
 {
     CK_SESSION_HANDLE s = p11t_user_session();
     CK_OBJECT_HANDLE k = p11t_aes_cmk(s, "gcm2");
     CK_GCM_PARAMS p = gcm();
-    struct gcm_short q = { g_iv, sizeof(g_iv), (CK_BYTE *)"aad", 3, 128 };
-    CK_MECHANISM m = { CKM_AES_GCM, &p, sizeof(p) }, m2 = { CKM_AES_GCM, &q, sizeof(q) };
+    struct gcm_short q = {g_iv, sizeof(g_iv), (CK_BYTE *)"aad", 3, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof(p)}, m2 = {CKM_AES_GCM, &q, sizeof(q)};
     CK_BYTE ct1[64], ct2[64], back[64];
     CK_ULONG l1 = sizeof(ct1), l2 = 0, l3 = sizeof(ct2), bl = sizeof(back);
     CK(F->C_EncryptInit(s, &m, k));
@@ -94,9 +100,10 @@ START_TEST(test_cbc_and_wrap)
 {
     CK_SESSION_HANDLE s = p11t_user_session();
     CK_OBJECT_HANDLE k = p11t_aes_cmk(s, "cbc");
-    CK_BYTE iv[16] = { 0 }, ct[64], back[64];
-    CK_MECHANISM mechs[] = { { CKM_AES_CBC_PAD, iv, 16 }, { CKM_AES_KEY_WRAP_PAD, NULL, 0 },
-                             { CKM_AES_KEY_WRAP_KWP, NULL, 0 } };
+    CK_BYTE iv[16] = {0}, ct[64], back[64];
+    CK_MECHANISM mechs[] = {{CKM_AES_CBC_PAD, iv, 16},
+                            {CKM_AES_KEY_WRAP_PAD, NULL, 0},
+                            {CKM_AES_KEY_WRAP_KWP, NULL, 0}};
     for (int i = 0; i < 3; i++) {
         CK_ULONG cl = sizeof(ct), bl = sizeof(back);
         CK(F->C_EncryptInit(s, &mechs[i], k));
@@ -106,7 +113,7 @@ START_TEST(test_cbc_and_wrap)
         CK(F->C_Decrypt(s, ct, cl, back, &bl));
         ck_assert(bl == 20 && memcmp(back, "twenty bytes of data", 20) == 0);
     }
-    CK_MECHANISM shortiv = { CKM_AES_CBC_PAD, iv, 8 };
+    CK_MECHANISM shortiv = {CKM_AES_CBC_PAD, iv, 8};
     CKRV(CKR_MECHANISM_PARAM_INVALID, F->C_EncryptInit(s, &shortiv, k));
 }
 END_TEST
@@ -114,10 +121,11 @@ END_TEST
 START_TEST(test_digest_kat)
 {
     CK_SESSION_HANDLE s = p11t_user_session();
-    CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
-    static const CK_BYTE abc256[] = { 0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41,
-        0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4,
-        0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad };
+    CK_MECHANISM m = {CKM_SHA256, NULL, 0};
+    static const CK_BYTE abc256[] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                     0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                     0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                     0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
     CK_BYTE out[64];
     CK_ULONG n = 0;
     CK(F->C_DigestInit(s, &m));
@@ -143,9 +151,9 @@ START_TEST(test_hmac)
     CK_SESSION_HANDLE s = p11t_user_session();
     CK_BBOOL t = CK_TRUE;
     CK_ULONG len = 32;
-    CK_MECHANISM g = { CKM_GENERIC_SECRET_KEY_GEN, NULL, 0 }, m = { CKM_SHA256_HMAC, NULL, 0 };
-    CK_ATTRIBUTE tmpl[] = { { CKA_TOKEN, &t, 1 }, { CKA_VALUE_LEN, &len, sizeof(len) },
-                            { CKA_SIGN, &t, 1 } };
+    CK_MECHANISM g = {CKM_GENERIC_SECRET_KEY_GEN, NULL, 0}, m = {CKM_SHA256_HMAC, NULL, 0};
+    CK_ATTRIBUTE tmpl[] = {
+        {CKA_TOKEN, &t, 1}, {CKA_VALUE_LEN, &len, sizeof(len)}, {CKA_SIGN, &t, 1}};
     CK_OBJECT_HANDLE k;
     CK_BYTE mac[64];
     CK_ULONG n = sizeof(mac);
@@ -160,7 +168,7 @@ START_TEST(test_hmac)
     mac[3] ^= 0x40;
     CK(F->C_VerifyInit(s, &m, k));
     CKRV(CKR_SIGNATURE_INVALID, F->C_Verify(s, (CK_BYTE *)"hello world", 11, mac, n));
-    CK_MECHANISM gcmm = { CKM_AES_GCM, NULL, 0 };
+    CK_MECHANISM gcmm = {CKM_AES_GCM, NULL, 0};
     (void)gcmm;
 }
 END_TEST
@@ -173,11 +181,14 @@ START_TEST(test_rsa_ec_signatures)
     CK_ULONG n;
     CK(p11t_keypair(s, CKM_RSA_PKCS_KEY_PAIR_GEN, "r", 0, &pub, &priv));
     CK(p11t_keypair(s, CKM_EC_KEY_PAIR_GEN, "e", 0, &epub, &epriv));
-    CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
-    struct { CK_MECHANISM m; CK_OBJECT_HANDLE k, v; } cases[] = {
-        { { CKM_SHA256_RSA_PKCS, NULL, 0 }, priv, pub },
-        { { CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss) }, priv, pub },
-        { { CKM_ECDSA_SHA256, NULL, 0 }, epriv, epub },
+    CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+    struct {
+        CK_MECHANISM m;
+        CK_OBJECT_HANDLE k, v;
+    } cases[] = {
+        {{CKM_SHA256_RSA_PKCS, NULL, 0}, priv, pub},
+        {{CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss)}, priv, pub},
+        {{CKM_ECDSA_SHA256, NULL, 0}, epriv, epub},
     };
     for (int i = 0; i < 3; i++) {
         n = 0;
@@ -190,17 +201,17 @@ START_TEST(test_rsa_ec_signatures)
         CK(F->C_VerifyInit(s, &cases[i].m, cases[i].v));
         CKRV(CKR_SIGNATURE_INVALID, F->C_Verify(s, (CK_BYTE *)"messagf", 7, sig, n));
     }
-    CK_RSA_PKCS_PSS_PARAMS badpss = { CKM_SHA256, CKG_MGF1_SHA256, 20 };
-    CK_MECHANISM mb = { CKM_SHA256_RSA_PKCS_PSS, &badpss, sizeof(badpss) };
+    CK_RSA_PKCS_PSS_PARAMS badpss = {CKM_SHA256, CKG_MGF1_SHA256, 20};
+    CK_MECHANISM mb = {CKM_SHA256_RSA_PKCS_PSS, &badpss, sizeof(badpss)};
     CKRV(CKR_MECHANISM_PARAM_INVALID, F->C_SignInit(s, &mb, priv));
-    CK_MECHANISM ec = { CKM_ECDSA, NULL, 0 };
+    CK_MECHANISM ec = {CKM_ECDSA, NULL, 0};
     CKRV(CKR_KEY_TYPE_INCONSISTENT, F->C_SignInit(s, &ec, priv));
     CK(F->C_SignInit(s, &ec, epriv));
     n = sizeof(sig);
     CKRV(CKR_DATA_LEN_RANGE, F->C_Sign(s, (CK_BYTE *)"short", 5, sig, &n));
     CKRV(CKR_OPERATION_NOT_INITIALIZED, F->C_Sign(s, (CK_BYTE *)"short", 5, sig, &n));
     /* CKM_RSA_PKCS signs a DigestInfo; there is no v1.5 decryption */
-    CK_MECHANISM raw = { CKM_RSA_PKCS, NULL, 0 };
+    CK_MECHANISM raw = {CKM_RSA_PKCS, NULL, 0};
     CKRV(CKR_MECHANISM_INVALID, F->C_DecryptInit(s, &raw, priv));
     /* the SO cannot use keys */
     CK(F->C_Logout(s));
@@ -213,8 +224,8 @@ START_TEST(test_oaep)
 {
     CK_SESSION_HANDLE s = p11t_user_session();
     CK_OBJECT_HANDLE pub, priv, spub, spriv;
-    CK_RSA_PKCS_OAEP_PARAMS p = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
-    CK_MECHANISM m = { CKM_RSA_PKCS_OAEP, &p, sizeof(p) };
+    CK_RSA_PKCS_OAEP_PARAMS p = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &p, sizeof(p)};
     CK_BYTE ct[512], back[512];
     CK_ULONG cl = sizeof(ct), bl = sizeof(back);
     CK(p11t_keypair(s, CKM_RSA_PKCS_KEY_PAIR_GEN, "dec", 1, &pub, &priv));
@@ -226,8 +237,8 @@ START_TEST(test_oaep)
     ck_assert(bl == 6 && memcmp(back, "secret", 6) == 0);
     CK(p11t_keypair(s, CKM_RSA_PKCS_KEY_PAIR_GEN, "sig", 0, &spub, &spriv));
     CKRV(CKR_KEY_FUNCTION_NOT_PERMITTED, F->C_DecryptInit(s, &m, spriv));
-    CK_RSA_PKCS_OAEP_PARAMS md5 = { CKM_MD5, CKG_MGF1_SHA256, 0, NULL, 0 };
-    CK_MECHANISM mm = { CKM_RSA_PKCS_OAEP, &md5, sizeof(md5) };
+    CK_RSA_PKCS_OAEP_PARAMS md5 = {CKM_MD5, CKG_MGF1_SHA256, 0, NULL, 0};
+    CK_MECHANISM mm = {CKM_RSA_PKCS_OAEP, &md5, sizeof(md5)};
     CKRV(CKR_MECHANISM_PARAM_INVALID, F->C_DecryptInit(s, &mm, priv));
 }
 END_TEST
@@ -235,7 +246,7 @@ END_TEST
 static CK_RV run_request(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *h,
                          CK_ULONG *result)
 {
-    CK_ATTRIBUTE r = { CKA_P11KMS_OP_RESULT_CODE, result, sizeof(*result) };
+    CK_ATTRIBUTE r = {CKA_P11KMS_OP_RESULT_CODE, result, sizeof(*result)};
     CK_RV rv = F->C_CreateObject(s, t, n, h);
     if (rv == CKR_OK)
         rv = F->C_GetAttributeValue(s, *h, &r, 1);
@@ -247,28 +258,30 @@ START_TEST(test_operation_objects)
     CK_SESSION_HANDLE s = p11t_user_session();
     CK_OBJECT_HANDLE k = p11t_aes_cmk(s, "env"), h, h2;
     char kid[40] = "";
-    CK_ATTRIBUTE ka = { CKA_P11KMS_KEY_ID, kid, 36 };
+    CK_ATTRIBUTE ka = {CKA_P11KMS_KEY_ID, kid, 36};
     CK(F->C_GetAttributeValue(s, k, &ka, 1));
     CK_ULONG cls = CKO_P11KMS_OPERATION, result = 99;
     const char *ctx = "{\"EncryptionContext\":{\"app\":\"test\"}}";
-    CK_ATTRIBUTE enc[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_P11KMS_OP_NAME, "Encrypt", 7 },
-                           { CKA_P11KMS_OP_KEY, kid, 36 },
-                           { CKA_P11KMS_OP_REQUEST, (void *)ctx, strlen(ctx) },
-                           { CKA_P11KMS_OP_PLAINTEXT, "data key", 8 } };
+    CK_ATTRIBUTE enc[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                          {CKA_P11KMS_OP_NAME, "Encrypt", 7},
+                          {CKA_P11KMS_OP_KEY, kid, 36},
+                          {CKA_P11KMS_OP_REQUEST, (void *)ctx, strlen(ctx)},
+                          {CKA_P11KMS_OP_PLAINTEXT, "data key", 8}};
     CK(run_request(s, enc, 5, &h, &result));
     ck_assert_uint_eq(result, CKR_OK);
     CK_BYTE blob[1024], pt[64];
-    CK_ATTRIBUTE ca = { CKA_P11KMS_OP_RESULT_CIPHERTEXT, blob, sizeof(blob) };
+    CK_ATTRIBUTE ca = {CKA_P11KMS_OP_RESULT_CIPHERTEXT, blob, sizeof(blob)};
     CK(F->C_GetAttributeValue(s, h, &ca, 1));
-    CK_ATTRIBUTE sec = { CKA_P11KMS_OP_PLAINTEXT, pt, sizeof(pt) };
+    CK_ATTRIBUTE sec = {CKA_P11KMS_OP_PLAINTEXT, pt, sizeof(pt)};
     CKRV(CKR_ATTRIBUTE_SENSITIVE, F->C_GetAttributeValue(s, h, &sec, 1));
     CK(F->C_DestroyObject(s, h));
-    CK_ATTRIBUTE dec[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_P11KMS_OP_NAME, "Decrypt", 7 },
-                           { CKA_P11KMS_OP_REQUEST, (void *)ctx, strlen(ctx) },
-                           { CKA_P11KMS_OP_CIPHERTEXT, blob, ca.ulValueLen } };
+    CK_ATTRIBUTE dec[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                          {CKA_P11KMS_OP_NAME, "Decrypt", 7},
+                          {CKA_P11KMS_OP_REQUEST, (void *)ctx, strlen(ctx)},
+                          {CKA_P11KMS_OP_CIPHERTEXT, blob, ca.ulValueLen}};
     CK(run_request(s, dec, 4, &h2, &result));
     ck_assert_uint_eq(result, CKR_OK);
-    CK_ATTRIBUTE pa = { CKA_P11KMS_OP_RESULT_PLAINTEXT, pt, sizeof(pt) };
+    CK_ATTRIBUTE pa = {CKA_P11KMS_OP_RESULT_PLAINTEXT, pt, sizeof(pt)};
     CK(F->C_GetAttributeValue(s, h2, &pa, 1));
     ck_assert(pa.ulValueLen == 8 && memcmp(pt, "data key", 8) == 0);
     /* a wrong context is an executed request that failed */
@@ -277,10 +290,10 @@ START_TEST(test_operation_objects)
     CK(run_request(s, dec, 4, &h2, &result));
     ck_assert_uint_ne(result, CKR_OK);
     char err[64] = "";
-    CK_ATTRIBUTE ea = { CKA_P11KMS_OP_RESULT_ERROR, err, sizeof(err) - 1 };
+    CK_ATTRIBUTE ea = {CKA_P11KMS_OP_RESULT_ERROR, err, sizeof(err) - 1};
     CK(F->C_GetAttributeValue(s, h2, &ea, 1));
     ck_assert_str_eq(err, "InvalidCiphertextException");
-    CK_ATTRIBUTE unk[] = { enc[0], { CKA_P11KMS_OP_NAME, "Frobnicate", 10 } };
+    CK_ATTRIBUTE unk[] = {enc[0], {CKA_P11KMS_OP_NAME, "Frobnicate", 10}};
     CKRV(CKR_ATTRIBUTE_VALUE_INVALID, F->C_CreateObject(s, unk, 2, &h2));
 }
 END_TEST

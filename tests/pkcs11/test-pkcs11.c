@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(sr, p11t_suite_objects());
     srunner_add_suite(sr, p11t_suite_mechs());
     srunner_add_suite(sr, p11t_suite_process());
+    srunner_add_suite(sr, p11t_suite_opreq());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -18,9 +18,9 @@ static CK_OBJECT_HANDLE g_key;
 static void *worker(void *arg)
 {
     CK_SESSION_HANDLE s;
-    CK_BYTE iv[12] = { 1 }, ct[64], back[64];
-    CK_GCM_PARAMS p = { iv, 12, 96, NULL, 0, 128 };
-    CK_MECHANISM m = { CKM_AES_GCM, &p, sizeof(p) };
+    CK_BYTE iv[12] = {1}, ct[64], back[64];
+    CK_GCM_PARAMS p = {iv, 12, 96, NULL, 0, 128};
+    CK_MECHANISM m = {CKM_AES_GCM, &p, sizeof(p)};
     long bad = 0;
     (void)arg;
     if (F->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
@@ -58,7 +58,7 @@ static int child_body(CK_SESSION_HANDLE parent, CK_OBJECT_HANDLE key)
     CK_ULONG n = 0;
     CK_SESSION_INFO si;
     CK_SESSION_HANDLE s;
-    CK_ATTRIBUTE a = { CKA_LABEL, NULL, 0 };
+    CK_ATTRIBUTE a = {CKA_LABEL, NULL, 0};
     if (F->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_CRYPTOKI_NOT_INITIALIZED)
         return 1;
     if (F->C_GetSessionInfo(parent, &si) != CKR_CRYPTOKI_NOT_INITIALIZED)
@@ -95,7 +95,7 @@ START_TEST(test_fork)
     CK(F->C_GetSessionInfo(s, &si));
     ck_assert_uint_eq(si.state, CKS_RW_USER_FUNCTIONS);
     char label[16];
-    CK_ATTRIBUTE a = { CKA_LABEL, label, sizeof(label) };
+    CK_ATTRIBUTE a = {CKA_LABEL, label, sizeof(label)};
     CK(F->C_GetAttributeValue(s, k, &a, 1));
 }
 END_TEST

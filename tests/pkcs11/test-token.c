@@ -109,8 +109,7 @@ START_TEST(test_uninitialized_token_writes_nothing)
     ck_assert_uint_eq(ti.ulMinPinLen, 8);
     snprintf(path, sizeof(path), "%s/store.db", test_dir);
     ck_assert_int_ne(access(path, F_OK), 0);
-    CKRV(CKR_TOKEN_NOT_RECOGNIZED,
-         F->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s));
+    CKRV(CKR_TOKEN_NOT_RECOGNIZED, F->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s));
     CKRV(CKR_SLOT_ID_INVALID, F->C_GetTokenInfo(42, &ti));
     CKRV(CKR_ARGUMENTS_BAD, F->C_GetTokenInfo(slots[0], NULL));
     ck_assert_int_ne(access(path, F_OK), 0);
@@ -205,12 +204,12 @@ START_TEST(test_set_pin)
     const char *np = "new-user-pin-2";
     CK(F->C_OpenSession(test_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s));
     CK(F->C_OpenSession(test_slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
-    CKRV(CKR_SESSION_READ_ONLY, F->C_SetPIN(ro, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN),
-                                            (CK_UTF8CHAR *)np, strlen(np)));
+    CKRV(CKR_SESSION_READ_ONLY,
+         F->C_SetPIN(ro, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN), (CK_UTF8CHAR *)np, strlen(np)));
     CKRV(CKR_USER_NOT_LOGGED_IN, F->C_InitPIN(s, (CK_UTF8CHAR *)np, strlen(np)));
     CK(F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN)));
-    CKRV(CKR_PIN_LEN_RANGE, F->C_SetPIN(s, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN),
-                                        (CK_UTF8CHAR *)"abc", 3));
+    CKRV(CKR_PIN_LEN_RANGE,
+         F->C_SetPIN(s, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN), (CK_UTF8CHAR *)"abc", 3));
     CK(F->C_SetPIN(s, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN), (CK_UTF8CHAR *)np, strlen(np)));
     CK(F->C_Logout(s));
     CKRV(CKR_PIN_INCORRECT, F->C_Login(s, CKU_USER, (CK_UTF8CHAR *)USER_PIN, strlen(USER_PIN)));

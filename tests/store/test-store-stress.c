@@ -195,6 +195,11 @@ static void make_key(p11kms_store_key *k)
 
 /* Writes forever: plain creates, rotations of recent keys, and explicit
  * transactions pairing a key with its alias. */
+/* The writer tells the parent (through this pipe) once its first key is
+ * committed, so a slow login on a loaded machine cannot make every round
+ * die before writing anything. */
+static int crash_ready_fd = -1;
+
 static void crash_writer(void)
 {
     p11kms_store *st = NULL;
@@ -222,6 +227,8 @@ static void crash_writer(void)
         } else if (p11kms_store_key_create(st, &k, m, sizeof(m), NULL, 0) != P11KMS_STORE_OK) {
             _exit(3);
         }
+        if (i == 0 && (write(crash_ready_fd, "x", 1) != 1 || close(crash_ready_fd) != 0))
+            _exit(6);
         if (last[0] != '\0') {
             p11kms_store_key cur;
             if (p11kms_store_key_get(st, last, &cur) != P11KMS_STORE_OK)
@@ -312,10 +319,19 @@ START_TEST(test_kill9_loop)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     p11kms_store_close(st);
     for (round = 0; round < 12; round++) {
+        int fds[2];
+        char c;
+        ck_assert_int_eq(pipe(fds), 0);
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
-        if (pid == 0)
+        if (pid == 0) {
+            close(fds[0]);
+            crash_ready_fd = fds[1];
             crash_writer();
+        }
+        close(fds[1]);
+        ck_assert_int_eq(read(fds[0], &c, 1), 1); /* first commit done */
+        close(fds[0]);
         ts.tv_sec = 0;
         ts.tv_nsec = (long)(20 + rand() % 130) * 1000000L;
         nanosleep(&ts, NULL);

@@ -62,7 +62,8 @@ _p11kms() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     fi
-    local globals="--module --token --pin-source --so-pin-source --config --output --query --help --version"
+    local globals="--module --token --pin-source --so-pin-source --config --store --output --query"
+    globals+=" --help --version"
     local commands="init create-key describe-key list-keys enable-key disable-key"
     commands+=" update-key-description schedule-key-deletion cancel-key-deletion"
     commands+=" list-aliases create-alias update-alias delete-alias encrypt decrypt"
@@ -74,9 +75,10 @@ _p11kms() {
     commands+=" retire-grant revoke-grant enable-key-rotation disable-key-rotation"
     commands+=" get-key-rotation-status rotate-key-on-demand list-key-rotations"
     commands+=" run-due audit help"
+    commands+=" backup restore rotate-root-key"
 
     case $prev in
-        --module | --config)
+        --module | --config | --store)
             _filedir 2>/dev/null || COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         --output)
@@ -132,7 +134,8 @@ _p11kms() {
     local i cmd=""
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            --module | --token | --pin-source | --so-pin-source | --config | --output | --query)
+            --module | --token | --pin-source | --so-pin-source | --config | --store | --output | \
+            --query)
                 ((i++)) ;;
             -*) ;;
             *) cmd=${words[i]}; break ;;

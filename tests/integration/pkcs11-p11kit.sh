@@ -46,7 +46,10 @@ SERVER_PID=$!
 for _ in $(seq 50); do [ -S "$T/sock" ] && break; sleep 0.1; done
 [ -S "$T/sock" ] || fail "p11-kit server did not start"
 export P11_KIT_SERVER_ADDRESS=unix:path=$T/sock
-C=(pkcs11-tool --module "$CLIENT")
+# The client side never loads our module (p11-kit-remote does): run it
+# without the sanitizer build's ASan preload, which otherwise flags a read
+# past pkcs11-tool's buffer inside Debian's p11-kit-client.so 0.24.1.
+C=(env -u LD_PRELOAD pkcs11-tool --module "$CLIENT")
 
 "${C[@]}" -L | grep -q "served" || fail "token not visible through the client"
 ok "the token crosses p11-kit's RPC"

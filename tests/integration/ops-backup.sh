@@ -50,7 +50,8 @@ size=$(stat -c %s b1.p11kmsbak)
 head -c $((size - 100)) b1.p11kmsbak >trunc.bak
 head -c 30 b1.p11kmsbak >trunc2.bak
 cp b1.p11kmsbak tampered.bak
-printf '\x55' | dd of=tampered.bak bs=1 seek=$((size / 2)) conv=notrunc status=none
+# (dd without the ASan preload of the sanitizer build: it aborts on bs=1)
+printf '\x55' | LD_PRELOAD= dd of=tampered.bak bs=1 seek=$((size / 2)) conv=notrunc status=none
 printf 'SQLite format 3\0 not a backup' >foreign.bak
 expect 7 "truncated backup" kms restore --input trunc.bak --force
 expect 7 "truncated backup" kms restore --input trunc2.bak --force

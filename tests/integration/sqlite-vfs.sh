@@ -102,7 +102,7 @@ no_plaintext "$T/xts.db"
 
 # 5. a flipped byte in a page is detected, not read
 cp "$DB" "$T/flip.db"; cp "$DB-p11kms.keyring" "$T/flip.db-p11kms.keyring"
-printf '\x55' | dd of="$T/flip.db" bs=1 seek=$((4096 * 2 + 100)) conv=notrunc status=none
+printf '\x55' | LD_PRELOAD= dd of="$T/flip.db" bs=1 seek=$((4096 * 2 + 100)) conv=notrunc status=none
 out=$(printf '%s\n' ".load $EXT" ".open file:$T/flip.db?vfs=p11kms" "SELECT count(*), max(v) FROM t;" |
       P11KMS_SQLITE_QUIET=1 sqlite3 -batch 2>&1) && fail "flipped byte not detected: $out"
 echo "$out" | grep -qi "I/O error\|malformed" || fail "unexpected error for a flipped byte: $out"
